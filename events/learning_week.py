@@ -1,0 +1,193 @@
+"""A Listening and Learning week: audits, family feedback and findings."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from events.rules import FINDING_KINDS, RESPONDENTS, Problems, Refused
+
+PERSONAL_FIELDS = ("comment", "text")
+LONGEST_WEEK_DAYS = 31
+
+
+class LearningWeek(Aggregate):
+    @classmethod
+    def open(
+        cls,
+        *,
+        id: UUID,  # noqa: A002
+        title: str,
+        starts_on: date,
+        ends_on: date,
+        actor: str,
+        actor_role: str,
+        today: date,
+    ) -> LearningWeek:
+        problems = Problems()
+        problems.text(title, "title", max_length=300)
+        problems.not_future(starts_on, today, "starts_on")
+        if problems.check(ends_on >= starts_on, "ends_on", "must not be before starts_on"):
+            problems.check(
+                (ends_on - starts_on).days < LONGEST_WEEK_DAYS,
+                "ends_on",
+                f"a learning week lasts at most {LONGEST_WEEK_DAYS} days",
+            )
+        problems.raise_if_any()
+        return cls(
+            id=id,
+            title=title.strip(),
+            starts_on=starts_on,
+            ends_on=ends_on,
+            actor=actor,
+            actor_role=actor_role,
+        )
+
+    @event("Opened")
+    def __init__(
+        self, id: UUID, title: str, starts_on: date, ends_on: date, actor: str, actor_role: str
+    ) -> None:
+        self.title = title
+        self.starts_on = starts_on
+        self.ends_on = ends_on
+        self.audit_ids: list[UUID] = []
+        self.feedback: list[dict[str, Any]] = []
+        self.findings: list[dict[str, Any]] = []
+        self.closed_on: date | None = None
+
+    def _check_open(self) -> None:
+        if self.closed_on is not None:
+            raise Refused(f"the learning week was closed on {self.closed_on.isoformat()}")
+
+    def _check_effective_on(self, problems: Problems, effective_on: date, today: date) -> None:
+        if problems.not_future(effective_on, today, "effective_on"):
+            problems.check(
+                effective_on >= self.starts_on,
+                "effective_on",
+                f"must not be before the week started ({self.starts_on.isoformat()})",
+            )
+
+    def add_audit(self, *, audit_id: UUID, audited_on: date, actor: str, actor_role: str) -> None:
+        self._check_open()
+        problems = Problems()
+        problems.check(
+            audited_on >= self.starts_on,
+            "audited_on",
+            f"an audit in this learning week cannot be before it started "
+            f"({self.starts_on.isoformat()})",
+        )
+        problems.raise_if_any()
+        self._audit_added(audit_id=audit_id, actor=actor, actor_role=actor_role)
+
+    def record_feedback(
+        self,
+        *,
+        respondent: str,
+        satisfaction: int,
+        knew_why_involved: bool,
+        comment: str | None,
+        effective_on: date,
+        actor: str,
+        actor_role: str,
+        today: date,
+    ) -> None:
+        self._check_open()
+        problems = Problems()
+        problems.one_of(respondent, RESPONDENTS, "respondent")
+        problems.check(
+            isinstance(satisfaction, int)
+            and not isinstance(satisfaction, bool)
+            and 0 <= satisfaction <= 10,
+            "satisfaction",
+            "must be a whole number from 0 to 10",
+        )
+        problems.check(
+            isinstance(knew_why_involved, bool), "knew_why_involved", "must be true or false"
+        )
+        if comment is not None:
+            problems.text(comment, "comment", max_length=5000)
+        self._check_effective_on(problems, effective_on, today)
+        problems.raise_if_any()
+        self._feedback_recorded(
+            respondent=respondent,
+            satisfaction=satisfaction,
+            knew_why_involved=knew_why_involved,
+            comment=comment.strip() if comment else None,
+            effective_on=effective_on,
+            actor=actor,
+            actor_role=actor_role,
+        )
+
+    def record_finding(
+        self,
+        *,
+        kind: str,
+        theme: str,
+        text: str,
+        effective_on: date,
+        actor: str,
+        actor_role: str,
+        today: date,
+    ) -> None:
+        self._check_open()
+        problems = Problems()
+        problems.one_of(kind, FINDING_KINDS, "kind")
+        problems.text(theme, "theme", max_length=200)
+        problems.text(text, "text", max_length=5000)
+        self._check_effective_on(problems, effective_on, today)
+        problems.raise_if_any()
+        self._finding_recorded(
+            kind=kind,
+            theme=theme.strip(),
+            text=text.strip(),
+            effective_on=effective_on,
+            actor=actor,
+            actor_role=actor_role,
+        )
+
+    def close(self, *, effective_on: date, actor: str, actor_role: str, today: date) -> None:
+        self._check_open()
+        problems = Problems()
+        self._check_effective_on(problems, effective_on, today)
+        problems.raise_if_any()
+        self._closed(effective_on=effective_on, actor=actor, actor_role=actor_role)
+
+    @event("AuditAdded")
+    def _audit_added(self, audit_id: UUID, actor: str, actor_role: str) -> None:
+        self.audit_ids.append(audit_id)
+
+    @event("FeedbackRecorded")
+    def _feedback_recorded(
+        self,
+        respondent: str,
+        satisfaction: int,
+        knew_why_involved: bool,
+        comment: str | None,
+        effective_on: date,
+        actor: str,
+        actor_role: str,
+    ) -> None:
+        self.feedback.append(
+            {
+                "respondent": respondent,
+                "satisfaction": satisfaction,
+                "knew_why_involved": knew_why_involved,
+                "comment": comment,
+                "effective_on": effective_on,
+            }
+        )
+
+    @event("FindingRecorded")
+    def _finding_recorded(
+        self, kind: str, theme: str, text: str, effective_on: date, actor: str, actor_role: str
+    ) -> None:
+        self.findings.append(
+            {"kind": kind, "theme": theme, "text": text, "effective_on": effective_on}
+        )
+
+    @event("Closed")
+    def _closed(self, effective_on: date, actor: str, actor_role: str) -> None:
+        self.closed_on = effective_on

@@ -1,0 +1,117 @@
+"""The words of the domain, and the errors its rules raise.
+
+Values are plain strings in events (the library turns StrEnum back into str on
+replay), so the vocabularies here are tuples of the allowed strings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+GRADES = ("outstanding", "good", "requires_improvement", "inadequate")
+GOOD_OR_BETTER = ("outstanding", "good")
+RAGS = ("green", "amber", "red")
+SERVICE_AREAS = (
+    "front_door",
+    "early_help",
+    "assessment",
+    "children_in_need",
+    "child_protection",
+    "children_looked_after",
+    "care_leavers",
+    "complex_needs",
+    "lado",
+    "proceedings",
+    "private_fostering",
+    "young_carers",
+    "other",
+)
+AUDIT_TYPES = ("core", "thematic", "learning_week", "observation", "dip_sample")
+ACTION_STATUSES = ("not_started", "in_progress", "completed", "cancelled")
+CLOSED_STATUSES = ("completed", "cancelled")
+RESPONDENTS = ("parent", "child", "young_person", "carer")
+FINDING_KINDS = ("strength", "improvement")
+ROLES = ("auditor", "manager", "inspector", "admin")
+
+# A case reference is a pseudonymous case number: letters, digits and - or /,
+# with at least one digit, so that a child's name is never accepted as one.
+CASE_REF = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9/-]{2,31}$")
+JUDGEMENT_DOMAIN = re.compile(r"^[a-z][a-z_]{1,39}$")
+INITIALS = re.compile(r"^[A-Z][A-Za-z]{0,4}[0-9]?$")
+QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+# Which status an action may move to from each status. Reopening a completed or
+# cancelled action moves it back to in_progress or not_started.
+TRANSITIONS: Mapping[str, tuple[str, ...]] = {
+    "not_started": ("in_progress", "completed", "cancelled"),
+    "in_progress": ("not_started", "completed", "cancelled"),
+    "completed": ("in_progress", "not_started"),
+    "cancelled": ("in_progress", "not_started"),
+}
+
+
+class DomainError(Exception):
+    """Something the domain refused. Nothing was recorded."""
+
+
+class InvalidInput(DomainError):
+    """One or more fields break a rule: ``errors`` maps each field to its messages."""
+
+    def __init__(self, errors: Mapping[str, list[str]]):
+        self.errors = {field: list(messages) for field, messages in errors.items()}
+        super().__init__("; ".join(f"{f}: {m}" for f, ms in self.errors.items() for m in ms))
+
+
+class Refused(DomainError):
+    """A valid request that the entity's current state does not allow (a conflict)."""
+
+
+class Problems:
+    """Collects rule breaches so a caller hears of all of them at once."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(message)
+
+    def check(self, condition: bool, field: str, message: str) -> bool:
+        if not condition:
+            self.add(field, message)
+        return condition
+
+    def one_of(self, value: object, allowed: Iterable[str], field: str) -> bool:
+        allowed = tuple(allowed)
+        return self.check(value in allowed, field, f"must be one of: {', '.join(allowed)}")
+
+    def text(self, value: object, field: str, *, max_length: int = 10_000) -> bool:
+        if not isinstance(value, str) or not value.strip():
+            self.add(field, "must not be blank")
+            return False
+        return self.check(
+            len(value) <= max_length, field, f"must be at most {max_length} characters"
+        )
+
+    def not_future(self, value: date, today: date, field: str) -> bool:
+        return self.check(
+            value <= today,
+            field,
+            f"{value.isoformat()} is in the future (today is {today.isoformat()})",
+        )
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise InvalidInput(self.errors)
+
+
+def quarter_bounds(quarter: str) -> tuple[date, date]:
+    """First and last day of a calendar quarter written ``2016-Q2``."""
+    match = QUARTER.match(quarter)
+    if not match:
+        raise ValueError(quarter)
+    year, q = int(match[1]), int(match[2])
+    first = date(year, 3 * q - 2, 1)
+    last = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+    return first, date.fromordinal(last.toordinal() - 1)

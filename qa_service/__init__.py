@@ -1,0 +1,1 @@
+"""The QA log service: application service, HTTP API, command line."""

@@ -1,0 +1,82 @@
+"""Actions: raise, move through the lifecycle, reschedule, reassign, read."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from qa_service.api.http import actor, expected_version, roles, service
+from qa_service.api.schemas import ActionIn, ActionOut, OwnersIn, RescheduleIn, StatusIn
+
+blp = Blueprint(
+    "actions", __name__, url_prefix="/api/actions", description="Plan and audit actions"
+)
+
+
+def _answer(action_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
+    view = service().log.action_view(action_id)
+    headers = {"ETag": f'"{view["version"]}"'}
+    if status == 201:
+        headers["Location"] = url_for("actions.Action", action_id=action_id)
+    return view, status, headers
+
+
+@blp.route("")
+class Actions(MethodView):
+    @roles("auditor", "manager")
+    @blp.arguments(ActionIn)
+    @blp.response(201, ActionOut)
+    def post(self, body):  # type: ignore[no-untyped-def]
+        """Raise an action on a plan recommendation (manager) or a case audit"""
+        return _answer(service().log.raise_action(actor(), body), 201)
+
+
+@blp.route("/<uuid:action_id>")
+class Action(MethodView):
+    @roles("auditor", "manager", "inspector", "admin")
+    @blp.response(200, ActionOut)
+    def get(self, action_id: UUID):  # type: ignore[no-untyped-def]
+        """One action: status, owners, due date, overdue"""
+        return _answer(action_id)
+
+
+@blp.route("/<uuid:action_id>/status")
+class Status(MethodView):
+    @roles("manager")
+    @blp.arguments(StatusIn)
+    @blp.response(200, ActionOut)
+    def post(self, body, action_id: UUID):  # type: ignore[no-untyped-def]
+        """Move the action to a new status from a date, with a reason where one is needed"""
+        service().log.change_action_status(
+            actor(), action_id, expected_version=expected_version(), **body
+        )
+        return _answer(action_id)
+
+
+@blp.route("/<uuid:action_id>/reschedule")
+class Reschedule(MethodView):
+    @roles("manager")
+    @blp.arguments(RescheduleIn)
+    @blp.response(200, ActionOut)
+    def post(self, body, action_id: UUID):  # type: ignore[no-untyped-def]
+        """Give the action a new due date (null: to be confirmed), with a reason"""
+        service().log.reschedule_action(
+            actor(), action_id, expected_version=expected_version(), **body
+        )
+        return _answer(action_id)
+
+
+@blp.route("/<uuid:action_id>/owners")
+class Owners(MethodView):
+    @roles("manager")
+    @blp.arguments(OwnersIn)
+    @blp.response(200, ActionOut)
+    def post(self, body, action_id: UUID):  # type: ignore[no-untyped-def]
+        """Give the action new owners, with a reason"""
+        service().log.reassign_action(
+            actor(), action_id, expected_version=expected_version(), **body
+        )
+        return _answer(action_id)

@@ -1,0 +1,76 @@
+"""Case audits: record, moderate, correct, withdraw, read."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from qa_service.api.http import actor, expected_version, roles, service
+from qa_service.api.schemas import AuditIn, AuditOut, CorrectionIn, ModerationIn, WithdrawalIn
+
+blp = Blueprint("audits", __name__, url_prefix="/api/audits", description="Case file audits")
+
+
+def _answer(audit_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
+    view = service().log.audit_view(audit_id)
+    headers = {"ETag": f'"{view["version"]}"'}
+    if status == 201:
+        headers["Location"] = url_for("audits.Audit", audit_id=audit_id)
+    return view, status, headers
+
+
+@blp.route("")
+class Audits(MethodView):
+    @roles("auditor")
+    @blp.arguments(AuditIn)
+    @blp.response(201, AuditOut)
+    def post(self, body):  # type: ignore[no-untyped-def]
+        """Record a case audit, with its remedial actions"""
+        actions = body.pop("actions")
+        audit_id = service().log.record_audit(actor(), body, actions)
+        return _answer(audit_id, 201)
+
+
+@blp.route("/<uuid:audit_id>")
+class Audit(MethodView):
+    @roles("auditor", "manager", "inspector", "admin")
+    @blp.response(200, AuditOut)
+    def get(self, audit_id: UUID):  # type: ignore[no-untyped-def]
+        """One audit: its fields, grades, moderation and actions"""
+        return _answer(audit_id)
+
+
+@blp.route("/<uuid:audit_id>/moderation")
+class Moderation(MethodView):
+    @roles("manager")
+    @blp.arguments(ModerationIn)
+    @blp.response(200, AuditOut)
+    def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
+        """Moderate: confirm or change the grade, with a rationale"""
+        service().log.moderate_audit(actor(), audit_id, expected_version=expected_version(), **body)
+        return _answer(audit_id)
+
+
+@blp.route("/<uuid:audit_id>/corrections")
+class Corrections(MethodView):
+    @roles("auditor", "manager")
+    @blp.arguments(CorrectionIn)
+    @blp.response(200, AuditOut)
+    def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
+        """Correct named fields, with a reason (the original stays in the history)"""
+        service().log.correct_audit(actor(), audit_id, expected_version=expected_version(), **body)
+        return _answer(audit_id)
+
+
+@blp.route("/<uuid:audit_id>/withdrawal")
+class Withdrawal(MethodView):
+    @roles("auditor", "manager")
+    @blp.arguments(WithdrawalIn)
+    @blp.response(200, AuditOut)
+    def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
+        """Withdraw the audit, with a reason"""
+        service().log.withdraw_audit(actor(), audit_id, expected_version=expected_version(), **body)
+        return _answer(audit_id)

@@ -1,0 +1,81 @@
+"""Listening and Learning weeks: open, feedback, findings, close, read."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from qa_service.api.http import actor, expected_version, roles, service
+from qa_service.api.schemas import ClosureIn, FeedbackIn, FindingIn, LearningWeekIn, LearningWeekOut
+
+blp = Blueprint(
+    "learning_weeks",
+    __name__,
+    url_prefix="/api/learning-weeks",
+    description="Listening and Learning weeks",
+)
+
+
+def _answer(week_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
+    view = service().log.learning_week_view(week_id)
+    headers = {"ETag": f'"{view["version"]}"'}
+    if status == 201:
+        headers["Location"] = url_for("learning_weeks.LearningWeek", week_id=week_id)
+    return view, status, headers
+
+
+@blp.route("")
+class LearningWeeks(MethodView):
+    @roles("manager")
+    @blp.arguments(LearningWeekIn)
+    @blp.response(201, LearningWeekOut)
+    def post(self, body):  # type: ignore[no-untyped-def]
+        """Open a learning week"""
+        return _answer(service().log.open_learning_week(actor(), **body), 201)
+
+
+@blp.route("/<uuid:week_id>")
+class LearningWeek(MethodView):
+    @roles("auditor", "manager", "inspector", "admin")
+    @blp.response(200, LearningWeekOut)
+    def get(self, week_id: UUID):  # type: ignore[no-untyped-def]
+        """A learning week, its feedback and findings"""
+        return _answer(week_id)
+
+
+@blp.route("/<uuid:week_id>/feedback")
+class Feedback(MethodView):
+    @roles("auditor")
+    @blp.arguments(FeedbackIn)
+    @blp.response(200, LearningWeekOut)
+    def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
+        """Record one family's feedback"""
+        service().log.record_feedback(actor(), week_id, expected_version=expected_version(), **body)
+        return _answer(week_id)
+
+
+@blp.route("/<uuid:week_id>/findings")
+class Findings(MethodView):
+    @roles("auditor")
+    @blp.arguments(FindingIn)
+    @blp.response(200, LearningWeekOut)
+    def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
+        """Record a finding: a strength or an area for improvement"""
+        service().log.record_finding(actor(), week_id, expected_version=expected_version(), **body)
+        return _answer(week_id)
+
+
+@blp.route("/<uuid:week_id>/closure")
+class Closure(MethodView):
+    @roles("manager")
+    @blp.arguments(ClosureIn)
+    @blp.response(200, LearningWeekOut)
+    def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
+        """Close the learning week: nothing more can be added to it"""
+        service().log.close_learning_week(
+            actor(), week_id, expected_version=expected_version(), **body
+        )
+        return _answer(week_id)

@@ -1,0 +1,85 @@
+"""Improvement plans: create, key leads, recommendations, reviews, read the tree."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from qa_service.api.http import actor, expected_version, roles, service
+from qa_service.api.schemas import LeadIn, PlanIn, PlanOut, RecommendationIn, ReviewIn
+
+blp = Blueprint("plans", __name__, url_prefix="/api/plans", description="Improvement plans")
+
+
+def _answer(plan_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
+    view = service().log.plan_view(plan_id)
+    headers = {"ETag": f'"{view["version"]}"'}
+    if status == 201:
+        headers["Location"] = url_for("plans.Plan", plan_id=plan_id)
+    return view, status, headers
+
+
+@blp.route("")
+class Plans(MethodView):
+    @roles("manager")
+    @blp.arguments(PlanIn)
+    @blp.response(201, PlanOut)
+    def post(self, body):  # type: ignore[no-untyped-def]
+        """Create an improvement plan"""
+        return _answer(service().log.create_plan(actor(), **body), 201)
+
+
+@blp.route("/<uuid:plan_id>")
+class Plan(MethodView):
+    @roles("auditor", "manager", "inspector", "admin")
+    @blp.response(200, PlanOut)
+    def get(self, plan_id: UUID):  # type: ignore[no-untyped-def]
+        """The plan's status tree: recommendations, actions, owners, due dates, reviews"""
+        return _answer(plan_id)
+
+
+@blp.route("/<uuid:plan_id>/leads")
+class Leads(MethodView):
+    @roles("manager")
+    @blp.arguments(LeadIn)
+    @blp.response(200, PlanOut)
+    def post(self, body, plan_id: UUID):  # type: ignore[no-untyped-def]
+        """Add a key lead"""
+        service().log.add_lead(actor(), plan_id, expected_version=expected_version(), **body)
+        return _answer(plan_id)
+
+
+@blp.route("/<uuid:plan_id>/recommendations")
+class Recommendations(MethodView):
+    @roles("manager")
+    @blp.arguments(RecommendationIn)
+    @blp.response(200, PlanOut)
+    def post(self, body, plan_id: UUID):  # type: ignore[no-untyped-def]
+        """Add a recommendation, with any of its actions"""
+        actions = body.pop("actions")
+        effective_on = body.pop("effective_on")
+        service().log.add_recommendation(
+            actor(),
+            plan_id,
+            fields=body,
+            actions=actions,
+            effective_on=effective_on,
+            expected_version=expected_version(),
+        )
+        return _answer(plan_id)
+
+
+@blp.route("/<uuid:plan_id>/reviews")
+class Reviews(MethodView):
+    @roles("manager")
+    @blp.arguments(ReviewIn)
+    @blp.response(200, PlanOut)
+    def post(self, body, plan_id: UUID):  # type: ignore[no-untyped-def]
+        """Record a quarterly progress and impact RAG review of a recommendation"""
+        service().log.record_review(
+            actor(), plan_id, fields=body, expected_version=expected_version()
+        )
+        return _answer(plan_id)

@@ -1,0 +1,346 @@
+"""The wire format, written once: requests are checked and documented from these."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from events.rules import (
+    ACTION_STATUSES,
+    AUDIT_TYPES,
+    FINDING_KINDS,
+    GRADES,
+    RAGS,
+    RESPONDENTS,
+    SERVICE_AREAS,
+)
+
+Grade = validate.OneOf(GRADES)
+
+
+class Strict(Schema):
+    """Unknown fields are refused (a typo must not be silently dropped)."""
+
+
+def free_text(required: bool = False, **kw) -> fields.String:  # type: ignore[no-untyped-def]
+    return fields.String(required=required, validate=validate.Length(max=10_000), **kw)
+
+
+def texts(**kw) -> fields.List:  # type: ignore[no-untyped-def]
+    return fields.List(fields.String(validate=validate.Length(max=5000)), load_default=list, **kw)
+
+
+def effective_on() -> fields.Date:
+    return fields.Date(
+        load_default=None,
+        metadata={"description": "when it became true in the world; defaults to today"},
+    )
+
+
+# Requests.
+
+
+class ActionSpecIn(Strict):
+    description = free_text(required=True)
+    owners = fields.List(fields.String(), required=True)
+    due_on = fields.Date(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "null means 'to be confirmed' (plan actions only)"},
+    )
+
+
+class PlanActionSpecIn(ActionSpecIn):
+    effective_on = effective_on()
+
+
+class AuditFields(Strict):
+    case_ref = fields.String(metadata={"description": "a pseudonymous case number, never a name"})
+    service_area = fields.String(validate=validate.OneOf(SERVICE_AREAS))
+    audit_type = fields.String(validate=validate.OneOf(AUDIT_TYPES))
+    theme = fields.String(allow_none=True, validate=validate.Length(max=200))
+    audited_on = fields.Date()
+    judgements = fields.Dict(
+        keys=fields.String(), values=fields.String(validate=Grade), load_default=dict
+    )
+    overall_grade = fields.String(validate=Grade)
+    strengths = texts(metadata={"description": "what is going well"})
+    improvements = texts(metadata={"description": "areas for improvement"})
+
+
+class AuditIn(AuditFields):
+    case_ref = fields.String(
+        required=True, metadata={"description": "a pseudonymous case number, never a name"}
+    )
+    service_area = fields.String(required=True, validate=validate.OneOf(SERVICE_AREAS))
+    audit_type = fields.String(required=True, validate=validate.OneOf(AUDIT_TYPES))
+    overall_grade = fields.String(required=True, validate=Grade)
+    audited_on = fields.Date(
+        load_default=None, metadata={"description": "defaults to today; never in the future"}
+    )
+    learning_week_id = fields.UUID(allow_none=True, load_default=None)
+    actions = fields.List(fields.Nested(ActionSpecIn), load_default=list)
+
+
+class CorrectionChanges(AuditFields):
+    judgements = fields.Dict(keys=fields.String(), values=fields.String(validate=Grade))
+    strengths = fields.List(fields.String(validate=validate.Length(max=5000)))
+    improvements = fields.List(fields.String(validate=validate.Length(max=5000)))
+
+
+class CorrectionIn(Strict):
+    changes = fields.Nested(CorrectionChanges, required=True)
+    reason = free_text(required=True)
+
+
+class ModerationIn(Strict):
+    grade = fields.String(required=True, validate=Grade)
+    rationale = free_text(required=True)
+    effective_on = effective_on()
+    actions = fields.List(fields.Nested(ActionSpecIn), load_default=list)
+
+
+class WithdrawalIn(Strict):
+    reason = free_text(required=True)
+    effective_on = effective_on()
+
+
+class LearningWeekIn(Strict):
+    title = free_text(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+
+
+class ClosureIn(Strict):
+    effective_on = effective_on()
+
+
+class FeedbackIn(Strict):
+    respondent = fields.String(required=True, validate=validate.OneOf(RESPONDENTS))
+    satisfaction = fields.Integer(required=True, strict=True, validate=validate.Range(0, 10))
+    knew_why_involved = fields.Boolean(required=True)
+    comment = fields.String(allow_none=True, load_default=None)
+    effective_on = effective_on()
+
+
+class FindingIn(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(FINDING_KINDS))
+    theme = free_text(required=True)
+    text = free_text(required=True)
+    effective_on = effective_on()
+
+
+class PlanIn(Strict):
+    title = free_text(required=True)
+    source = free_text(required=True, metadata={"description": "the inspection the plan answers"})
+    published_on = fields.Date(required=True)
+
+
+class LeadIn(Strict):
+    initials = fields.String(required=True)
+    name = free_text(required=True)
+    job_title = fields.String(allow_none=True, load_default=None)
+    effective_on = effective_on()
+
+
+class RecommendationIn(Strict):
+    number = fields.Integer(required=True, strict=True)
+    area = free_text(required=True)
+    text = free_text(required=True)
+    leads = fields.List(fields.String(), required=True)
+    linked_plans = texts()
+    partners = texts()
+    expected_outcomes = texts()
+    measures_of_success = texts()
+    effective_on = effective_on()
+    actions = fields.List(fields.Nested(PlanActionSpecIn), load_default=list)
+
+
+class ReviewIn(Strict):
+    recommendation = fields.Integer(required=True, strict=True)
+    quarter = fields.String(required=True, metadata={"example": "2016-Q2"})
+    progress = fields.String(required=True, validate=validate.OneOf(RAGS))
+    impact = fields.String(required=True, validate=validate.OneOf(RAGS))
+    impact_data = fields.String(allow_none=True, load_default=None)
+    commentary = fields.String(allow_none=True, load_default=None)
+    further_actions = fields.String(allow_none=True, load_default=None)
+    reason = fields.String(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "required when replacing a review of the same quarter"},
+    )
+    effective_on = effective_on()
+
+
+class ActionIn(PlanActionSpecIn):
+    plan_id = fields.UUID(load_default=None)
+    recommendation = fields.Integer(strict=True, load_default=None)
+    audit_id = fields.UUID(load_default=None)
+
+    @validates_schema
+    def _one_origin(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+        if (data.get("plan_id") is None) == (data.get("audit_id") is None):
+            raise ValidationError(
+                "name either plan_id (with recommendation) or audit_id, not both", "plan_id"
+            )
+        if data.get("plan_id") is not None and data.get("recommendation") is None:
+            raise ValidationError("a plan action names its recommendation", "recommendation")
+
+
+class StatusIn(Strict):
+    status = fields.String(required=True, validate=validate.OneOf(ACTION_STATUSES))
+    effective_on = effective_on()
+    reason = fields.String(allow_none=True, load_default=None)
+
+
+class RescheduleIn(Strict):
+    due_on = fields.Date(required=True, allow_none=True)
+    effective_on = effective_on()
+    reason = free_text(required=True)
+
+
+class OwnersIn(Strict):
+    owners = fields.List(fields.String(), required=True)
+    effective_on = effective_on()
+    reason = free_text(required=True)
+
+
+# Responses.
+
+
+class ActionOut(Schema):
+    id = fields.UUID()
+    version = fields.Integer()
+    origin = fields.String()
+    plan_id = fields.UUID(allow_none=True)
+    recommendation = fields.Integer(allow_none=True)
+    audit_id = fields.UUID(allow_none=True)
+    case_ref = fields.String(allow_none=True)
+    description = fields.String()
+    owners = fields.List(fields.String())
+    due_on = fields.Date(allow_none=True)
+    due_to_be_confirmed = fields.Function(lambda a: a["due_on"] is None)
+    status = fields.String()
+    status_since = fields.Date()
+    status_reason = fields.String(allow_none=True)
+    overdue = fields.Boolean()
+    raised_on = fields.Date()
+    raised_by = fields.String()
+
+
+class ModerationOut(Schema):
+    grade = fields.String()
+    rationale = fields.String()
+    effective_on = fields.Date()
+    moderator = fields.String()
+
+
+class WithdrawalOut(Schema):
+    reason = fields.String()
+    effective_on = fields.Date()
+    by = fields.String()
+
+
+class AuditOut(Schema):
+    id = fields.UUID()
+    version = fields.Integer()
+    case_ref = fields.String()
+    service_area = fields.String()
+    audit_type = fields.String()
+    theme = fields.String(allow_none=True)
+    learning_week_id = fields.UUID(allow_none=True)
+    audited_on = fields.Date()
+    judgements = fields.Dict(keys=fields.String(), values=fields.String())
+    auditor_grade = fields.String(metadata={"description": "the grade the auditor gave"})
+    grade = fields.String(metadata={"description": "the moderated grade once moderated"})
+    moderation = fields.Nested(ModerationOut, allow_none=True)
+    strengths = fields.List(fields.String())
+    improvements = fields.List(fields.String())
+    auditor = fields.String()
+    recorded_at = fields.DateTime()
+    corrections = fields.Integer()
+    withdrawn = fields.Nested(WithdrawalOut, allow_none=True)
+    actions = fields.List(fields.Nested(ActionOut))
+
+
+class FeedbackOut(Schema):
+    respondent = fields.String()
+    satisfaction = fields.Integer()
+    knew_why_involved = fields.Boolean()
+    comment = fields.String(allow_none=True)
+    effective_on = fields.Date()
+
+
+class FindingOut(Schema):
+    kind = fields.String()
+    theme = fields.String()
+    text = fields.String()
+    effective_on = fields.Date()
+
+
+class LearningWeekOut(Schema):
+    id = fields.UUID()
+    version = fields.Integer()
+    title = fields.String()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    closed_on = fields.Date(allow_none=True)
+    audit_ids = fields.List(fields.UUID())
+    audits = fields.Integer()
+    good_or_better = fields.Integer()
+    feedback_count = fields.Integer()
+    mean_satisfaction = fields.Float(allow_none=True)
+    feedback = fields.List(fields.Nested(FeedbackOut))
+    findings = fields.List(fields.Nested(FindingOut))
+
+
+class LeadOut(Schema):
+    initials = fields.String()
+    name = fields.String()
+    job_title = fields.String(allow_none=True)
+
+
+class ReviewOut(Schema):
+    quarter = fields.String()
+    progress = fields.String()
+    impact = fields.String()
+    impact_data = fields.String(allow_none=True)
+    commentary = fields.String(allow_none=True)
+    further_actions = fields.String(allow_none=True)
+    effective_on = fields.Date()
+    recorded_by = fields.String()
+
+
+class RecommendationOut(Schema):
+    number = fields.Integer()
+    area = fields.String()
+    text = fields.String()
+    leads = fields.List(fields.String())
+    linked_plans = fields.List(fields.String())
+    partners = fields.List(fields.String())
+    expected_outcomes = fields.List(fields.String())
+    measures_of_success = fields.List(fields.String())
+    actions = fields.List(fields.Nested(ActionOut))
+    latest_review = fields.Nested(ReviewOut, allow_none=True)
+
+
+class PlanCounts(Schema):
+    actions = fields.Integer()
+    completed = fields.Integer()
+    overdue = fields.Integer()
+
+
+class PlanOut(Schema):
+    id = fields.UUID()
+    version = fields.Integer()
+    title = fields.String()
+    source = fields.String()
+    published_on = fields.Date()
+    leads = fields.List(fields.Nested(LeadOut))
+    recommendations = fields.List(fields.Nested(RecommendationOut))
+    counts = fields.Nested(PlanCounts)
+
+
+class HealthOut(Schema):
+    status = fields.String()
+    store = fields.String()
+    events = fields.Integer()

@@ -1,0 +1,778 @@
+"""The application service: every command and every read goes through here.
+
+A command loads what it needs, lets the aggregates check their rules and record
+events, and saves everything it touched in one atomic ``save()``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from events import (
+    Action,
+    CaseAudit,
+    ImprovementPlan,
+    InvalidInput,
+    LearningWeek,
+    Problems,
+    Refused,
+    record_audit,
+)
+from events.rules import GOOD_OR_BETTER
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated user a command is done by."""
+
+    name: str
+    role: str
+
+
+class NotFound(Exception):
+    def __init__(self, kind: str, id: UUID):  # noqa: A002
+        self.kind, self.id = kind, id
+        super().__init__(f"no {kind} with id {id}")
+
+
+class StaleVersion(Exception):
+    def __init__(self, kind: str, expected: int, actual: int):
+        super().__init__(
+            f"the {kind} is at version {actual}, not {expected}: it was changed since "
+            "you read it; read it again and retry"
+        )
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class WriterLock:
+    """One writer at a time: across threads, and across processes on SQLite."""
+
+    def __init__(self, path: Path | None):
+        self._thread_lock = threading.Lock()
+        self._path = path
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._path is None:
+                yield
+                return
+            with open(self._path, "a+b") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class QALog(Application[UUID]):
+    """Commands and reads of the QA log. Built by ``build_service`` in the composition root."""
+
+    name = "QALog"
+    KINDS: Mapping[type[Aggregate], str] = {
+        CaseAudit: "audit",
+        Action: "action",
+        ImprovementPlan: "plan",
+        LearningWeek: "learning week",
+    }
+    CONFLICT_RETRIES = 3
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        timezone: str = "Europe/London",
+        writer_lock_path: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.zone = ZoneInfo(timezone)
+        self._clock = clock or (lambda: datetime.now(self.zone))
+        self._writer = WriterLock(writer_lock_path)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # Helpers.
+
+    def today(self) -> date:
+        return self._clock().astimezone(self.zone).date()
+
+    def _get(self, cls: type[A], id: UUID, expected_version: int | None = None) -> A:  # noqa: A002
+        kind = self.KINDS[cls]
+        try:
+            aggregate = self.repository.get(id)
+        except AggregateNotFoundError:
+            raise NotFound(kind, id) from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(kind, id)
+        if expected_version is not None and aggregate.version != expected_version:
+            raise StaleVersion(kind, expected_version, aggregate.version)
+        return aggregate
+
+    def _write(self, command: Callable[[], T], *, retry: bool = True) -> T:
+        """Run a command under the writer lock; if another writer got in first
+        (possible only across processes on PostgreSQL) and the client did not pin a
+        version, run it again on the fresh state, where the rules are checked again."""
+        attempts = self.CONFLICT_RETRIES if retry else 1
+        for attempt in range(attempts):
+            try:
+                with self._writer():
+                    return command()
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise Refused(
+                        "someone else changed this record at the same moment; try again"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    # Case audits.
+
+    def record_audit(
+        self, actor: Actor, fields: Mapping[str, Any], actions: Sequence[Mapping[str, Any]]
+    ) -> UUID:
+        def command() -> UUID:
+            audit, raised = record_audit(
+                id=uuid4(),
+                fields=fields,
+                actions=actions,
+                new_id=uuid4,
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            )
+            week = None
+            if audit.learning_week_id is not None:
+                week = self._get_referenced(
+                    LearningWeek, audit.learning_week_id, "learning_week_id"
+                )
+                week.add_audit(
+                    audit_id=audit.id,
+                    audited_on=audit.audited_on,
+                    actor=actor.name,
+                    actor_role=actor.role,
+                )
+            self.save(audit, *raised, *([week] if week else []))
+            return audit.id
+
+        return self._write(command)
+
+    def _get_referenced(self, cls: type[A], id: UUID, field: str) -> A:  # noqa: A002
+        """An aggregate named in a request body: unknown is invalid input, not a 404."""
+        try:
+            return self._get(cls, id)
+        except NotFound:
+            raise InvalidInput({field: [f"no {self.KINDS[cls]} with id {id}"]}) from None
+
+    def moderate_audit(
+        self,
+        actor: Actor,
+        audit_id: UUID,
+        *,
+        grade: str,
+        rationale: str,
+        effective_on: date | None,
+        actions: Sequence[Mapping[str, Any]] = (),
+        expected_version: int | None = None,
+    ) -> None:
+        def command() -> None:
+            audit = self._get(CaseAudit, audit_id, expected_version)
+            raised = audit.moderate(
+                grade=grade,
+                rationale=rationale,
+                effective_on=effective_on or self.today(),
+                actions=actions,
+                new_id=uuid4,
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            )
+            self.save(audit, *raised)
+
+        self._write(command, retry=expected_version is None)
+
+    def correct_audit(
+        self,
+        actor: Actor,
+        audit_id: UUID,
+        *,
+        changes: Mapping[str, Any],
+        reason: str,
+        expected_version: int | None = None,
+    ) -> None:
+        def command() -> None:
+            audit = self._get(CaseAudit, audit_id, expected_version)
+            self._check_own_record(actor, audit)
+            audit.correct(
+                changes=changes,
+                reason=reason,
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            )
+            self.save(audit)
+
+        self._write(command, retry=expected_version is None)
+
+    def withdraw_audit(
+        self,
+        actor: Actor,
+        audit_id: UUID,
+        *,
+        reason: str,
+        effective_on: date | None,
+        expected_version: int | None = None,
+    ) -> None:
+        def command() -> None:
+            audit = self._get(CaseAudit, audit_id, expected_version)
+            self._check_own_record(actor, audit)
+            audit.withdraw(
+                reason=reason,
+                effective_on=effective_on or self.today(),
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            )
+            self.save(audit)
+
+        self._write(command, retry=expected_version is None)
+
+    @staticmethod
+    def _check_own_record(actor: Actor, audit: CaseAudit) -> None:
+        if actor.role == "auditor" and audit.auditor != actor.name:
+            raise Forbidden(
+                f"only the auditor who recorded this audit ({audit.auditor}) or a manager "
+                "may correct or withdraw it"
+            )
+
+    # Learning weeks.
+
+    def open_learning_week(
+        self, actor: Actor, *, title: str, starts_on: date, ends_on: date
+    ) -> UUID:
+        def command() -> UUID:
+            week = LearningWeek.open(
+                id=uuid4(),
+                title=title,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            )
+            self.save(week)
+            return week.id
+
+        return self._write(command)
+
+    def _change_week(
+        self, week_id: UUID, expected_version: int | None, change: Callable[[LearningWeek], None]
+    ) -> None:
+        def command() -> None:
+            week = self._get(LearningWeek, week_id, expected_version)
+            change(week)
+            self.save(week)
+
+        self._write(command, retry=expected_version is None)
+
+    def record_feedback(
+        self,
+        actor: Actor,
+        week_id: UUID,
+        *,
+        respondent: str,
+        satisfaction: int,
+        knew_why_involved: bool,
+        comment: str | None,
+        effective_on: date | None,
+        expected_version: int | None = None,
+    ) -> None:
+        self._change_week(
+            week_id,
+            expected_version,
+            lambda week: week.record_feedback(
+                respondent=respondent,
+                satisfaction=satisfaction,
+                knew_why_involved=knew_why_involved,
+                comment=comment,
+                effective_on=effective_on or min(self.today(), week.ends_on),
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            ),
+        )
+
+    def record_finding(
+        self,
+        actor: Actor,
+        week_id: UUID,
+        *,
+        kind: str,
+        theme: str,
+        text: str,
+        effective_on: date | None,
+        expected_version: int | None = None,
+    ) -> None:
+        self._change_week(
+            week_id,
+            expected_version,
+            lambda week: week.record_finding(
+                kind=kind,
+                theme=theme,
+                text=text,
+                effective_on=effective_on or min(self.today(), week.ends_on),
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            ),
+        )
+
+    def close_learning_week(
+        self,
+        actor: Actor,
+        week_id: UUID,
+        *,
+        effective_on: date | None,
+        expected_version: int | None = None,
+    ) -> None:
+        self._change_week(
+            week_id,
+            expected_version,
+            lambda week: week.close(
+                effective_on=effective_on or min(self.today(), week.ends_on),
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            ),
+        )
+
+    # Improvement plans.
+
+    def create_plan(self, actor: Actor, *, title: str, source: str, published_on: date) -> UUID:
+        def command() -> UUID:
+            plan = ImprovementPlan.create(
+                id=uuid4(),
+                title=title,
+                source=source,
+                published_on=published_on,
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            )
+            self.save(plan)
+            return plan.id
+
+        return self._write(command)
+
+    def _change_plan(
+        self,
+        plan_id: UUID,
+        expected_version: int | None,
+        change: Callable[[ImprovementPlan], None],
+    ) -> None:
+        def command() -> None:
+            plan = self._get(ImprovementPlan, plan_id, expected_version)
+            change(plan)
+            self.save(plan)
+
+        self._write(command, retry=expected_version is None)
+
+    def add_lead(
+        self,
+        actor: Actor,
+        plan_id: UUID,
+        *,
+        initials: str,
+        name: str,
+        job_title: str | None,
+        effective_on: date | None,
+        expected_version: int | None = None,
+    ) -> None:
+        self._change_plan(
+            plan_id,
+            expected_version,
+            lambda plan: plan.add_lead(
+                initials=initials,
+                name=name,
+                job_title=job_title,
+                effective_on=effective_on,
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            ),
+        )
+
+    def add_recommendation(
+        self,
+        actor: Actor,
+        plan_id: UUID,
+        *,
+        fields: Mapping[str, Any],
+        actions: Sequence[Mapping[str, Any]] = (),
+        effective_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> list[UUID]:
+        """Add a recommendation, and any actions given with it, in one save."""
+
+        def command() -> list[UUID]:
+            plan = self._get(ImprovementPlan, plan_id, expected_version)
+            plan.add_recommendation(
+                number=fields["number"],
+                area=fields["area"],
+                text=fields["text"],
+                leads=fields.get("leads") or [],
+                linked_plans=fields.get("linked_plans") or [],
+                partners=fields.get("partners") or [],
+                expected_outcomes=fields.get("expected_outcomes") or [],
+                measures_of_success=fields.get("measures_of_success") or [],
+                effective_on=effective_on,
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            )
+            raised = self._raise_plan_actions(
+                actor, plan, fields["number"], actions, effective_on, prefix="actions[{i}]."
+            )
+            self.save(plan, *raised)
+            return [a.id for a in raised]
+
+        return self._write(command, retry=expected_version is None)
+
+    def _raise_plan_actions(
+        self,
+        actor: Actor,
+        plan: ImprovementPlan,
+        recommendation: int,
+        actions: Sequence[Mapping[str, Any]],
+        effective_on: date | None,
+        *,
+        prefix: str,
+    ) -> list[Action]:
+        """``prefix`` names each action's fields in errors, e.g. ``actions[{i}].``."""
+        problems = Problems()
+        for i, spec in enumerate(actions):
+            plan.check_initials(problems, prefix.format(i=i) + "owners", spec.get("owners") or [])
+        problems.raise_if_any()
+        raised = []
+        for i, spec in enumerate(actions):
+            action = _with_prefix(
+                prefix.format(i=i),
+                lambda spec=spec: Action.raise_action(
+                    id=uuid4(),
+                    origin="plan",
+                    plan_id=plan.id,
+                    recommendation=recommendation,
+                    description=spec.get("description"),
+                    owners=spec.get("owners") or [],
+                    due_on=spec.get("due_on"),
+                    effective_on=plan.effective_or_published(
+                        spec.get("effective_on") or effective_on
+                    ),
+                    actor=actor.name,
+                    actor_role=actor.role,
+                    today=self.today(),
+                ),
+            )
+            plan.attach_action(
+                recommendation=recommendation,
+                action_id=action.id,
+                actor=actor.name,
+                actor_role=actor.role,
+            )
+            raised.append(action)
+        return raised
+
+    def record_review(
+        self,
+        actor: Actor,
+        plan_id: UUID,
+        *,
+        fields: Mapping[str, Any],
+        expected_version: int | None = None,
+    ) -> None:
+        self._change_plan(
+            plan_id,
+            expected_version,
+            lambda plan: plan.record_review(
+                recommendation=fields["recommendation"],
+                quarter=fields["quarter"],
+                progress=fields["progress"],
+                impact=fields["impact"],
+                impact_data=fields.get("impact_data"),
+                commentary=fields.get("commentary"),
+                further_actions=fields.get("further_actions"),
+                reason=fields.get("reason"),
+                effective_on=fields.get("effective_on") or self.today(),
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            ),
+        )
+
+    # Actions.
+
+    def raise_action(self, actor: Actor, fields: Mapping[str, Any]) -> UUID:
+        """A new action on a plan recommendation or on a case audit."""
+
+        if fields.get("plan_id") is not None and actor.role != "manager":
+            raise Forbidden("only a manager may raise an action on an improvement plan")
+
+        def command() -> UUID:
+            if fields.get("plan_id") is not None:
+                plan = self._get_referenced(ImprovementPlan, fields["plan_id"], "plan_id")
+                problems = Problems()
+                plan.check_recommendation(problems, "recommendation", fields.get("recommendation"))
+                problems.raise_if_any()
+                (action,) = self._raise_plan_actions(
+                    actor,
+                    plan,
+                    fields["recommendation"],
+                    [fields],
+                    fields.get("effective_on"),
+                    prefix="",
+                )
+                self.save(plan, action)
+                return action.id
+            audit = self._get_referenced(CaseAudit, fields["audit_id"], "audit_id")
+            action = Action.raise_action(
+                id=uuid4(),
+                origin="audit",
+                audit_id=audit.id,
+                case_ref=audit.case_ref,
+                description=fields.get("description"),
+                owners=fields.get("owners") or [],
+                due_on=fields.get("due_on"),
+                effective_on=fields.get("effective_on") or self.today(),
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            )
+            audit.attach_action(action_id=action.id, actor=actor.name, actor_role=actor.role)
+            self.save(audit, action)
+            return action.id
+
+        return self._write(command)
+
+    def _change_action(
+        self, action_id: UUID, expected_version: int | None, change: Callable[[Action], None]
+    ) -> None:
+        def command() -> None:
+            action = self._get(Action, action_id, expected_version)
+            change(action)
+            self.save(action)
+
+        self._write(command, retry=expected_version is None)
+
+    def change_action_status(
+        self,
+        actor: Actor,
+        action_id: UUID,
+        *,
+        status: str,
+        effective_on: date | None,
+        reason: str | None,
+        expected_version: int | None = None,
+    ) -> None:
+        self._change_action(
+            action_id,
+            expected_version,
+            lambda action: action.change_status(
+                status=status,
+                effective_on=effective_on or self.today(),
+                reason=reason,
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            ),
+        )
+
+    def reschedule_action(
+        self,
+        actor: Actor,
+        action_id: UUID,
+        *,
+        due_on: date | None,
+        effective_on: date | None,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> None:
+        self._change_action(
+            action_id,
+            expected_version,
+            lambda action: action.reschedule(
+                due_on=due_on,
+                effective_on=effective_on or self.today(),
+                reason=reason,
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+            ),
+        )
+
+    def reassign_action(
+        self,
+        actor: Actor,
+        action_id: UUID,
+        *,
+        owners: Sequence[str],
+        effective_on: date | None,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> None:
+        def change(action: Action) -> None:
+            problems = Problems()
+            if action.origin == "plan":
+                plan = self._get(ImprovementPlan, action.plan_id)
+                plan.check_initials(problems, "owners", owners)
+            action.reassign(
+                owners=owners,
+                effective_on=effective_on or self.today(),
+                reason=reason,
+                actor=actor.name,
+                actor_role=actor.role,
+                today=self.today(),
+                check=problems,
+            )
+
+        self._change_action(action_id, expected_version, change)
+
+    # Reads: plain data, for the response schemas. The current state comes from the
+    # aggregates here; registers and time travel come from projections.
+
+    def audit_view(self, audit_id: UUID) -> dict[str, Any]:
+        audit = self._get(CaseAudit, audit_id)
+        return {
+            "id": audit.id,
+            "version": audit.version,
+            "case_ref": audit.case_ref,
+            "service_area": audit.service_area,
+            "audit_type": audit.audit_type,
+            "theme": audit.theme,
+            "learning_week_id": audit.learning_week_id,
+            "audited_on": audit.audited_on,
+            "judgements": audit.judgements,
+            "auditor_grade": audit.overall_grade,
+            "grade": audit.grade,
+            "moderation": audit.moderation,
+            "strengths": audit.strengths,
+            "improvements": audit.improvements,
+            "auditor": audit.auditor,
+            "recorded_at": audit.created_on,
+            "corrections": audit.corrections,
+            "withdrawn": audit.withdrawn,
+            "actions": [self.action_view(a) for a in audit.action_ids],
+        }
+
+    def action_view(self, action_id: UUID, *, action: Action | None = None) -> dict[str, Any]:
+        action = action or self._get(Action, action_id)
+        today = self.today()
+        return {
+            "id": action.id,
+            "version": action.version,
+            "origin": action.origin,
+            "plan_id": action.plan_id,
+            "recommendation": action.recommendation,
+            "audit_id": action.audit_id,
+            "case_ref": action.case_ref,
+            "description": action.description,
+            "owners": action.owners,
+            "due_on": action.due_on,
+            "status": action.status,
+            "status_since": action.status_since,
+            "status_reason": action.status_reason,
+            "overdue": action.is_overdue(today),
+            "raised_on": action.raised_on,
+            "raised_by": action.raised_by,
+        }
+
+    def plan_view(self, plan_id: UUID) -> dict[str, Any]:
+        plan = self._get(ImprovementPlan, plan_id)
+        recommendations = []
+        counts = {"actions": 0, "completed": 0, "overdue": 0}
+        for number in sorted(plan.recommendations):
+            rec = plan.recommendations[number]
+            actions = [self.action_view(a) for a in rec["action_ids"]]
+            counts["actions"] += len(actions)
+            counts["completed"] += sum(a["status"] == "completed" for a in actions)
+            counts["overdue"] += sum(a["overdue"] for a in actions)
+            recommendations.append(
+                {
+                    **{k: v for k, v in rec.items() if k not in ("action_ids", "reviews")},
+                    "actions": actions,
+                    "latest_review": plan.latest_review(number),
+                }
+            )
+        return {
+            "id": plan.id,
+            "version": plan.version,
+            "title": plan.title,
+            "source": plan.source,
+            "published_on": plan.published_on,
+            "leads": sorted(plan.leads.values(), key=lambda lead: lead["initials"]),
+            "recommendations": recommendations,
+            "counts": counts,
+        }
+
+    def learning_week_view(self, week_id: UUID) -> dict[str, Any]:
+        week = self._get(LearningWeek, week_id)
+        feedback = week.feedback
+        audits = [self._get(CaseAudit, a) for a in week.audit_ids]
+        live = [a for a in audits if not a.withdrawn]
+        return {
+            "id": week.id,
+            "version": week.version,
+            "title": week.title,
+            "starts_on": week.starts_on,
+            "ends_on": week.ends_on,
+            "closed_on": week.closed_on,
+            "audit_ids": week.audit_ids,
+            "feedback": feedback,
+            "findings": week.findings,
+            "audits": len(live),
+            "good_or_better": sum(a.grade in GOOD_OR_BETTER for a in live),
+            "feedback_count": len(feedback),
+            "mean_satisfaction": (
+                round(sum(f["satisfaction"] for f in feedback) / len(feedback), 1)
+                if feedback
+                else None
+            ),
+        }
+
+
+class Forbidden(Exception):
+    """The user's role may do this kind of thing, but not to this record."""
+
+
+def _with_prefix(prefix: str, build: Callable[[], T]) -> T:
+    """Name a nested item's fields in its errors, e.g. ``actions[2].due_on``."""
+    try:
+        return build()
+    except InvalidInput as error:
+        raise InvalidInput({f"{prefix}{k}": v for k, v in error.errors.items()}) from None
