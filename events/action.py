@@ -161,25 +161,25 @@ class Action(Aggregate):
     ) -> None:
         problems = Problems()
         problems.one_of(status, ACTION_STATUSES, "status")
-        self._check_effective_on(
-            problems, effective_on, today, since=self.status_since, what="its status last changed"
-        )
-        reopening = self.status in CLOSED_STATUSES
-        if status == "cancelled" or reopening or status == "not_started":
-            why = (
-                "cancelling an action"
-                if status == "cancelled"
-                else "reopening an action"
-                if reopening
-                else "moving an action back to not_started"
-            )
-            if not (isinstance(reason, str) and reason.strip()):
-                problems.add("reason", f"a reason is required when {why}")
         problems.raise_if_any()
         if status == self.status:
             raise Refused(f"the action is already {status}")
         if status not in TRANSITIONS[self.status]:
             raise Refused(f"an action cannot move from {self.status} to {status}")
+        self._check_effective_on(
+            problems, effective_on, today, since=self.status_since, what="its status last changed"
+        )
+        if self.status in CLOSED_STATUSES:
+            why = "reopening an action"
+        elif status == "cancelled":
+            why = "cancelling an action"
+        elif status == "not_started":
+            why = "moving an action back to not_started"
+        else:
+            why = None
+        if why and not (isinstance(reason, str) and reason.strip()):
+            problems.add("reason", f"a reason is required when {why}")
+        problems.raise_if_any()
         self._status_changed(
             status=status,
             effective_on=effective_on,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fcntl
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -71,24 +71,31 @@ class DateAsISO(Transcoding):
 
 
 class WriterLock:
-    """One writer at a time: across threads, and across processes on SQLite."""
+    """One writer at a time: across threads by a lock, across processes by ``between``
+    (a lock file on SQLite, an advisory lock on PostgreSQL)."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, between: Callable[[], AbstractContextManager[Any]] | None = None):
         self._thread_lock = threading.Lock()
-        self._path = path
+        self._between = between
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
         with self._thread_lock:
-            if self._path is None:
+            if self._between is None:
                 yield
-                return
-            with open(self._path, "a+b") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
+            else:
+                with self._between():
                     yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class QALog(Application[UUID]):
@@ -108,13 +115,13 @@ class QALog(Application[UUID]):
         env: Mapping[str, str] | None = None,
         *,
         timezone: str = "Europe/London",
-        writer_lock_path: Path | None = None,
+        writer_lock: Callable[[], AbstractContextManager[Any]] | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(env)
         self.zone = ZoneInfo(timezone)
         self._clock = clock or (lambda: datetime.now(self.zone))
-        self._writer = WriterLock(writer_lock_path)
+        self._writer = WriterLock(writer_lock)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

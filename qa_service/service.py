@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 
 from qa_service.accounts import Accounts, IdempotencyStore, create_tables
-from qa_service.application import QALog
+from qa_service.application import QALog, file_lock
 from qa_service.settings import Settings
 
 
@@ -53,6 +56,29 @@ def prepare_storage(settings: Settings) -> None:
     QALog(replace(settings, create_tables=True).eventsourcing_env()).close()
 
 
+WRITER_LOCK_KEY = 0x51A_106  # the PostgreSQL advisory lock all writers take
+
+
+def _writer_lock(settings: Settings, engine: Engine) -> Callable[[], AbstractContextManager[Any]]:
+    """One writer at a time across processes, so a command's read-check-write is atomic."""
+    if settings.is_sqlite:
+        path = settings.sqlite_path.with_name(settings.sqlite_path.name + "-writer.lock")
+        return lambda: file_lock(path)
+
+    @contextmanager
+    def advisory_lock() -> Iterator[None]:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": WRITER_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": WRITER_LOCK_KEY})
+                conn.commit()
+
+    return advisory_lock
+
+
 def build_service(settings: Settings) -> Service:
     """Open the stores. Tables must exist (``prepare_storage``) unless settings create them."""
     if settings.create_tables:
@@ -61,11 +87,7 @@ def build_service(settings: Settings) -> Service:
     log = QALog(
         replace(settings, create_tables=False).eventsourcing_env(),
         timezone=settings.timezone,
-        writer_lock_path=(
-            settings.sqlite_path.with_name(settings.sqlite_path.name + "-writer.lock")
-            if settings.is_sqlite
-            else None
-        ),
+        writer_lock=_writer_lock(settings, engine),
     )
     return Service(
         settings=settings,

@@ -98,7 +98,11 @@ def _authenticate() -> None:
 
 
 def _check_body() -> None:
-    if request.method not in WRITE_METHODS or _is_public(request.path):
+    if (
+        request.method not in WRITE_METHODS
+        or _is_public(request.path)
+        or request.routing_exception is not None  # 404 or 405 comes first
+    ):
         return
     body = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
     if not request.is_json:
@@ -109,7 +113,12 @@ def _check_body() -> None:
 
 def _replay_or_claim() -> Response | None:
     key = request.headers.get("Idempotency-Key")
-    if request.method != "POST" or key is None or _is_public(request.path):
+    if (
+        request.method != "POST"
+        or key is None
+        or _is_public(request.path)
+        or request.routing_exception is not None
+    ):
         return None
     key = key.strip()
     if not key or len(key) > 200:
@@ -163,6 +172,46 @@ def _release_on_crash(error: BaseException | None) -> None:
         service().idempotency.release(g.user.name, key)
 
 
+def error(
+    code: int,
+    message: str,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """The one shape of every error: ``code``, ``status``, ``message`` and maybe ``errors``."""
+    payload: dict[str, Any] = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error")}
+    payload["message"] = message
+    if errors:
+        payload["errors"] = errors
+    return jsonify(payload), code, headers or {}
+
+
+def _summary(errors: dict[str, Any]) -> str:
+    """``json.overall_grade, json.actions.0.due_on`` from nested marshmallow errors."""
+    names: list[str] = []
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), value)
+        else:
+            names.append(prefix)
+
+    for location, fields in errors.items():
+        walk("" if location == "json" else location, fields)
+    return ", ".join(names)
+
+
+def _http_error(e: HTTPException) -> Any:
+    data = getattr(e, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    message = data.get("message")
+    if message is None and errors:
+        message = f"the request is not valid; see errors for each field: {_summary(errors)}"
+    code = e.code or 500
+    return error(code, message or e.description or "", errors, data.get("headers"))
+
+
 def install(app: Flask) -> None:
     """Wire the request pipeline and the domain-to-HTTP error mapping into ``app``."""
     app.before_request(_authenticate)
@@ -171,13 +220,7 @@ def install(app: Flask) -> None:
     app.after_request(_remember)
     app.teardown_request(_release_on_crash)
 
-    def error(code: int, message: str, errors: dict[str, Any] | None = None) -> Any:
-        """The same shape as flask-smorest gives every HTTP error."""
-        payload: dict[str, Any] = {"code": code, "status": HTTP_STATUS_CODES[code]}
-        payload["message"] = message
-        if errors:
-            payload["errors"] = errors
-        return jsonify(payload), code
+    app.register_error_handler(HTTPException, _http_error)
 
     app.register_error_handler(
         InvalidInput,
@@ -190,7 +233,7 @@ def install(app: Flask) -> None:
 
     def unexpected(e: Exception) -> Any:
         if isinstance(e, HTTPException):
-            raise e
+            return _http_error(e)
         log.exception("unhandled error")
         return error(500, InternalServerError.description)
 
