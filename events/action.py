@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -18,6 +18,7 @@ from events.rules import (
 )
 
 ORIGINS = ("plan", "audit")
+T = TypeVar("T")
 
 
 def check_action_fields(
@@ -146,6 +147,11 @@ class Action(Aggregate):
         self.status = "not_started"
         self.status_since = effective_on
         self.status_reason: str | None = None
+        self.due_since = effective_on
+        self.owners_since = effective_on
+        # (effective_on, value) in effective order, for answers about past dates
+        self.status_history: list[tuple[date, str]] = [(effective_on, "not_started")]
+        self.due_history: list[tuple[date, date | None]] = [(effective_on, due_on)]
 
     # Commands: check, then record one event.
 
@@ -200,11 +206,17 @@ class Action(Aggregate):
     ) -> None:
         problems = Problems()
         self._check_effective_on(
-            problems, effective_on, today, since=self.raised_on, what="it was raised"
+            problems, effective_on, today, since=self.due_since, what="its due date last changed"
         )
         problems.text(reason, "reason", max_length=2000)
         if due_on is None:
             problems.check(self.origin != "audit", "due_on", "a due date is required")
+        elif self.origin == "audit":
+            problems.check(
+                due_on >= self.raised_on,
+                "due_on",
+                f"must not be before {self.raised_on.isoformat()}, when it was raised",
+            )
         problems.raise_if_any()
         if due_on == self.due_on:
             raise Refused(f"the action is already due on {_show(due_on)}")
@@ -230,7 +242,7 @@ class Action(Aggregate):
     ) -> None:
         problems = check or Problems()
         self._check_effective_on(
-            problems, effective_on, today, since=self.raised_on, what="it was raised"
+            problems, effective_on, today, since=self.owners_since, what="its owners last changed"
         )
         problems.text(reason, "reason", max_length=2000)
         check_owners(problems, "owners", owners)
@@ -265,6 +277,7 @@ class Action(Aggregate):
         self.status = status
         self.status_since = effective_on
         self.status_reason = reason
+        self.status_history.append((effective_on, status))
 
     @event("Rescheduled")
     def _rescheduled(
@@ -277,6 +290,8 @@ class Action(Aggregate):
         actor_role: str,
     ) -> None:
         self.due_on = due_on
+        self.due_since = effective_on
+        self.due_history.append((effective_on, due_on))
 
     @event("Reassigned")
     def _reassigned(
@@ -289,10 +304,22 @@ class Action(Aggregate):
         actor_role: str,
     ) -> None:
         self.owners = list(owners)
+        self.owners_since = effective_on
 
     def is_overdue(self, on: date) -> bool:
-        """Due before ``on`` and not completed or cancelled (derived, never stored)."""
-        return self.due_on is not None and self.due_on < on and self.status not in CLOSED_STATUSES
+        """Due before ``on`` and not completed or cancelled by then (derived, never stored)."""
+        due_on = _as_of(self.due_history, on, self.due_on)
+        status = _as_of(self.status_history, on, "not_started")
+        return due_on is not None and due_on < on and status not in CLOSED_STATUSES
+
+
+def _as_of(history: list[tuple[date, T]], on: date, default: T) -> T:
+    value = default
+    for effective_on, each in history:
+        if effective_on > on:
+            break
+        value = each
+    return value
 
 
 def _clean(text: str | None) -> str | None:

@@ -153,11 +153,17 @@ class CaseAudit(Aggregate):
         problems.one_of(grade, GRADES, "grade")
         problems.text(rationale, "rationale", max_length=5000)
         if problems.not_future(effective_on, today, "effective_on"):
-            problems.check(
-                effective_on >= self.audited_on,
-                "effective_on",
-                f"must not be before the audit itself ({self.audited_on.isoformat()})",
-            )
+            if effective_on < self.audited_on:
+                problems.add(
+                    "effective_on",
+                    f"must not be before the audit itself ({self.audited_on.isoformat()})",
+                )
+            elif self.moderation and effective_on < self.moderation["effective_on"]:
+                problems.add(
+                    "effective_on",
+                    "must not be before the last moderation "
+                    f"({self.moderation['effective_on'].isoformat()})",
+                )
         raised = _raise_actions(
             problems,
             actions,
@@ -208,6 +214,12 @@ class CaseAudit(Aggregate):
         audit_type = changes.get("audit_type", self.audit_type)
         theme = changes.get("theme", self.theme)
         check_theme(problems, audit_type, theme)
+        if audit_type == "learning_week" and self.learning_week_id is None:
+            problems.add(
+                "learning_week_id",
+                "an audit can only become a learning_week audit when it was recorded in a "
+                "learning week; withdraw it and record it again in the week",
+            )
         if "overall_grade" in changes:
             self._check_inadequate_has_action(problems, changes["overall_grade"], "overall_grade")
         problems.raise_if_any()
@@ -228,7 +240,12 @@ class CaseAudit(Aggregate):
         self._check_live()
         problems = Problems()
         problems.text(reason, "reason", max_length=2000)
-        problems.not_future(effective_on, today, "effective_on")
+        if problems.not_future(effective_on, today, "effective_on"):
+            problems.check(
+                effective_on >= self.audited_on,
+                "effective_on",
+                f"must not be before the audit itself ({self.audited_on.isoformat()})",
+            )
         problems.raise_if_any()
         self._withdrawn(
             reason=reason.strip(), effective_on=effective_on, actor=actor, actor_role=actor_role

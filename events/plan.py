@@ -214,12 +214,18 @@ class ImprovementPlan(Aggregate):
         ):
             first, _ = quarter_bounds(quarter)
             if problems.not_future(effective_on, today, "effective_on"):
-                problems.check(
-                    effective_on >= first,
-                    "effective_on",
-                    f"a review of {quarter} cannot take effect before the quarter began "
-                    f"({first.isoformat()})",
-                )
+                if effective_on < first:
+                    problems.add(
+                        "effective_on",
+                        f"a review of {quarter} cannot take effect before the quarter began "
+                        f"({first.isoformat()})",
+                    )
+                elif effective_on < self.published_on:
+                    problems.add(
+                        "effective_on",
+                        "a review cannot take effect before the plan was published "
+                        f"({self.published_on.isoformat()})",
+                    )
             if known and quarter in self.recommendations[recommendation]["reviews"]:
                 problems.check(
                     bool(reason and reason.strip()),

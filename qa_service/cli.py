@@ -32,6 +32,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
     settings = Settings.from_env()
     prepare_storage(settings)  # once, before any worker starts
+    _first_admin(settings)
     where = settings.sqlite_path if settings.is_sqlite else settings.url.render_as_string()
     click.echo(f"QA log on http://{host}:{port}/api/docs  (store: {where})", err=True)
 
@@ -51,6 +52,22 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             return create_app(replace(settings, create_tables=False))
 
     Server().run()
+
+
+def _first_admin(settings: Settings) -> None:
+    """On a store with no users at all, create an admin so a new install can be used."""
+    svc = build_service(replace(settings, create_tables=False))
+    try:
+        if svc.accounts.list():
+            return
+        token = svc.accounts.add("admin", "admin")
+    finally:
+        svc.close()
+    click.echo(
+        "No users yet, so an admin called 'admin' was created. Its token (shown only this "
+        f"once; add others with `qa-service users add NAME --role ROLE`):\n{token}",
+        err=True,
+    )
 
 
 @main.group()

@@ -138,3 +138,33 @@ def test_an_idempotent_retry_through_the_server_writes_once(server, settings):
     assert set(codes) <= {201, 409}
     final = requests.post(f"{server}/api/audits", json=audit_body(), headers=headers, timeout=60)
     assert final.status_code == 201 and final.json()["id"] in created
+
+
+def test_the_first_start_creates_an_admin_and_prints_its_token_once(settings):
+    port = free_port()
+
+    def start() -> str:
+        proc = subprocess.Popen(
+            [QA, "serve", "--port", str(port), "--workers", "1"],
+            env=cli_env(settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/api/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        return proc.communicate(timeout=20)[0]
+
+    first = start()
+    assert "an admin called 'admin' was created" in first
+    token = first.split("users add NAME --role ROLE`):")[1].split()[0]
+    assert run(settings, "users", "list").stdout.split()[:2] == ["admin", "admin"]
+    second = start()
+    assert "was created" not in second
+    assert token not in second

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date
 from uuid import uuid4
 
