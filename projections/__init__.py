@@ -1,0 +1,86 @@
+"""The read side: read models fed only by events, and the queries that read them.
+
+Each module owns its tables and one ``Projection``; ``ReadModels`` runs them together
+and answers queries as of a date (``as_of``) and as known at a time (``known_at_us``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from projections import actions, audits, learning_weeks, plans
+from projections.base import EventSource, Projection, Runner
+
+
+class ReadModels:
+    def __init__(self, engine: Engine, source: EventSource, zone: ZoneInfo):
+        self.engine = engine
+        self.projections: list[Projection] = [
+            actions.ActionsProjection(zone),
+            audits.AuditsProjection(zone),
+            plans.PlansProjection(zone),
+            learning_weeks.LearningWeeksProjection(zone),
+        ]
+        self.runner = Runner(engine, source, self.projections)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.projections]
+
+    def create_tables(self) -> None:
+        self.runner.create_tables()
+
+    def catch_up(self, progress: Any = None) -> int:
+        return self.runner.catch_up(progress)
+
+    def rebuild(self, names: list[str] | None = None, progress: Any = None) -> int:
+        return self.runner.rebuild(names, progress)
+
+    def lag(self) -> dict[str, dict[str, int]]:
+        return self.runner.lag()
+
+    # Queries.
+
+    def audit(self, audit_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            audit = audits.get_audit(conn, audit_id, as_of, known_at_us)
+            if audit is not None:
+                audit["actions"], _ = actions.actions_where(
+                    conn, as_of, known_at_us, audit_id=audit_id
+                )
+            return audit
+
+    def audits(
+        self, as_of: date, known_at_us: int, *, limit: int, offset: int, **filters: Any
+    ) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+        where = audits.audit_filters(as_of, known_at_us, **filters)
+        with self.engine.connect() as conn:
+            items, total = audits.audits_where(conn, where, limit=limit, offset=offset)
+            return items, total, audits.distribution(conn, where)
+
+    def action(self, action_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return actions.get_action(conn, action_id, as_of, known_at_us)
+
+    def actions(
+        self, as_of: date, known_at_us: int, **filters: Any
+    ) -> tuple[list[dict[str, Any]], int]:
+        with self.engine.connect() as conn:
+            return actions.actions_where(conn, as_of, known_at_us, **filters)
+
+    def plan(self, plan_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return plans.plan_tree(conn, plan_id, as_of, known_at_us)
+
+    def plan_published_on(self, plan_id: UUID, known_at_us: int) -> date | None:
+        with self.engine.connect() as conn:
+            return plans.published_on(conn, plan_id, known_at_us)
+
+    def learning_week(self, week_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return learning_weeks.week_summary(conn, week_id, as_of, known_at_us)

@@ -12,6 +12,7 @@ from the time it was recorded, and leaves earlier known-at answers as they were.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -199,7 +200,7 @@ class Timeline:
         current = self._rows[entity_id]
         keep: list[dict[str, Any]] = []
         for row in current:
-            key = (row["valid_from"], row["valid_to"], tuple(row[c] for c in self.state_columns))
+            key = (row["valid_from"], row["valid_to"], self._key(row))
             if key in wanted:
                 wanted.pop(key)
                 keep.append(row)
@@ -221,9 +222,7 @@ class Timeline:
             keep.append(row)
         self._rows[entity_id] = keep
 
-    def _intervals(
-        self, facts: Sequence[Fact]
-    ) -> dict[tuple[date, date, tuple[Any, ...]], dict[str, Any]]:
+    def _intervals(self, facts: Sequence[Fact]) -> dict[tuple[date, date, str], dict[str, Any]]:
         changes = self.fold(facts)
         merged: list[tuple[date, dict[str, Any]]] = []
         for valid_from, state in changes:
@@ -233,11 +232,14 @@ class Timeline:
                 continue
             else:
                 merged.append((valid_from, state))
-        out: dict[tuple[date, date, tuple[Any, ...]], dict[str, Any]] = {}
+        out: dict[tuple[date, date, str], dict[str, Any]] = {}
         for i, (valid_from, state) in enumerate(merged):
             valid_to = merged[i + 1][0] if i + 1 < len(merged) else END_OF_TIME
-            out[(valid_from, valid_to, tuple(state[c] for c in self.state_columns))] = state
+            out[(valid_from, valid_to, self._key(state))] = state
         return out
+
+    def _key(self, state: Mapping[str, Any]) -> str:
+        return json.dumps([jsonable(state[c]) for c in self.state_columns], sort_keys=True)
 
     def flush(self, conn: Connection) -> None:
         if self._new_facts:

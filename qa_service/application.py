@@ -31,7 +31,6 @@ from events import (
     Refused,
     record_audit,
 )
-from events.rules import GOOD_OR_BETTER
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -122,6 +121,16 @@ class QALog(Application[UUID]):
         self.zone = ZoneInfo(timezone)
         self._clock = clock or (lambda: datetime.now(self.zone))
         self._writer = WriterLock(writer_lock)
+        self._after_write: Callable[[], Any] = lambda: None
+
+    def follow_with(self, after_write: Callable[[], Any]) -> None:
+        """Run ``after_write`` (the projections' catch-up) after every write, still under
+        the writer lock, so a response reads its own write."""
+        self._after_write = after_write
+
+    def catch_up(self) -> None:
+        with self._writer():
+            self._after_write()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -152,7 +161,9 @@ class QALog(Application[UUID]):
         for attempt in range(attempts):
             try:
                 with self._writer():
-                    return command()
+                    result = command()
+                    self._after_write()
+                    return result
             except IntegrityError:
                 if attempt == attempts - 1:
                     raise Refused(
@@ -669,108 +680,6 @@ class QALog(Application[UUID]):
             )
 
         self._change_action(action_id, expected_version, change)
-
-    # Reads: plain data, for the response schemas. The current state comes from the
-    # aggregates here; registers and time travel come from projections.
-
-    def audit_view(self, audit_id: UUID) -> dict[str, Any]:
-        audit = self._get(CaseAudit, audit_id)
-        return {
-            "id": audit.id,
-            "version": audit.version,
-            "case_ref": audit.case_ref,
-            "service_area": audit.service_area,
-            "audit_type": audit.audit_type,
-            "theme": audit.theme,
-            "learning_week_id": audit.learning_week_id,
-            "audited_on": audit.audited_on,
-            "judgements": audit.judgements,
-            "auditor_grade": audit.overall_grade,
-            "grade": audit.grade,
-            "moderation": audit.moderation,
-            "strengths": audit.strengths,
-            "improvements": audit.improvements,
-            "auditor": audit.auditor,
-            "recorded_at": audit.created_on,
-            "corrections": audit.corrections,
-            "withdrawn": audit.withdrawn,
-            "actions": [self.action_view(a) for a in audit.action_ids],
-        }
-
-    def action_view(self, action_id: UUID, *, action: Action | None = None) -> dict[str, Any]:
-        action = action or self._get(Action, action_id)
-        today = self.today()
-        return {
-            "id": action.id,
-            "version": action.version,
-            "origin": action.origin,
-            "plan_id": action.plan_id,
-            "recommendation": action.recommendation,
-            "audit_id": action.audit_id,
-            "case_ref": action.case_ref,
-            "description": action.description,
-            "owners": action.owners,
-            "due_on": action.due_on,
-            "status": action.status,
-            "status_since": action.status_since,
-            "status_reason": action.status_reason,
-            "overdue": action.is_overdue(today),
-            "raised_on": action.raised_on,
-            "raised_by": action.raised_by,
-        }
-
-    def plan_view(self, plan_id: UUID) -> dict[str, Any]:
-        plan = self._get(ImprovementPlan, plan_id)
-        recommendations = []
-        counts = {"actions": 0, "completed": 0, "overdue": 0}
-        for number in sorted(plan.recommendations):
-            rec = plan.recommendations[number]
-            actions = [self.action_view(a) for a in rec["action_ids"]]
-            counts["actions"] += len(actions)
-            counts["completed"] += sum(a["status"] == "completed" for a in actions)
-            counts["overdue"] += sum(a["overdue"] for a in actions)
-            recommendations.append(
-                {
-                    **{k: v for k, v in rec.items() if k not in ("action_ids", "reviews")},
-                    "actions": actions,
-                    "latest_review": plan.latest_review(number),
-                }
-            )
-        return {
-            "id": plan.id,
-            "version": plan.version,
-            "title": plan.title,
-            "source": plan.source,
-            "published_on": plan.published_on,
-            "leads": sorted(plan.leads.values(), key=lambda lead: lead["initials"]),
-            "recommendations": recommendations,
-            "counts": counts,
-        }
-
-    def learning_week_view(self, week_id: UUID) -> dict[str, Any]:
-        week = self._get(LearningWeek, week_id)
-        feedback = week.feedback
-        audits = [self._get(CaseAudit, a) for a in week.audit_ids]
-        live = [a for a in audits if not a.withdrawn]
-        return {
-            "id": week.id,
-            "version": week.version,
-            "title": week.title,
-            "starts_on": week.starts_on,
-            "ends_on": week.ends_on,
-            "closed_on": week.closed_on,
-            "audit_ids": week.audit_ids,
-            "feedback": feedback,
-            "findings": week.findings,
-            "audits": len(live),
-            "good_or_better": sum(a.grade in GOOD_OR_BETTER for a in live),
-            "feedback_count": len(feedback),
-            "mean_satisfaction": (
-                round(sum(f["satisfaction"] for f in feedback) / len(feedback), 1)
-                if feedback
-                else None
-            ),
-        }
 
 
 class Forbidden(Exception):

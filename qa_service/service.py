@@ -6,11 +6,14 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine, event, text
 
+from projections import ReadModels
 from qa_service.accounts import Accounts, IdempotencyStore, create_tables
 from qa_service.application import QALog, file_lock
+from qa_service.queries import Queries
 from qa_service.settings import Settings
 
 
@@ -21,6 +24,8 @@ class Service:
     engine: Engine
     accounts: Accounts
     idempotency: IdempotencyStore
+    reads: ReadModels
+    queries: Queries
 
     def close(self) -> None:
         self.log.close()
@@ -51,9 +56,22 @@ def prepare_storage(settings: Settings) -> None:
             with engine.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{settings.schema}"'))
         create_tables(engine)
+        log = QALog(replace(settings, create_tables=True).eventsourcing_env())
+        try:
+            ReadModels(engine, EventLog(log), ZoneInfo(settings.timezone)).create_tables()
+        finally:
+            log.close()
     finally:
         engine.dispose()
-    QALog(replace(settings, create_tables=True).eventsourcing_env()).close()
+
+
+class EventLog:
+    """The application's notification log, as the projections read it."""
+
+    def __init__(self, log: QALog):
+        self.select_notifications = log.recorder.select_notifications
+        self.max_notification_id = log.recorder.max_notification_id
+        self.to_domain_event = log.mapper.to_domain_event
 
 
 WRITER_LOCK_KEY = 0x51A_106  # the PostgreSQL advisory lock all writers take
@@ -89,10 +107,15 @@ def build_service(settings: Settings) -> Service:
         timezone=settings.timezone,
         writer_lock=_writer_lock(settings, engine),
     )
+    zone = ZoneInfo(settings.timezone)
+    reads = ReadModels(engine, EventLog(log), zone)
+    log.follow_with(reads.catch_up)
     return Service(
         settings=settings,
         log=log,
         engine=engine,
         accounts=Accounts(engine),
         idempotency=IdempotencyStore(engine),
+        reads=reads,
+        queries=Queries(reads, zone, log.today),
     )

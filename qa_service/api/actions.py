@@ -9,7 +9,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from qa_service.api.http import actor, expected_version, roles, service
-from qa_service.api.schemas import ActionIn, ActionOut, OwnersIn, RescheduleIn, StatusIn
+from qa_service.api.schemas import (
+    ActionIn,
+    ActionOut,
+    ActionRegisterArgs,
+    ActionRegisterOut,
+    AsOfArgs,
+    OwnersIn,
+    RescheduleIn,
+    StatusIn,
+)
 
 blp = Blueprint(
     "actions", __name__, url_prefix="/api/actions", description="Plan and audit actions"
@@ -17,7 +26,7 @@ blp = Blueprint(
 
 
 def _answer(action_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    view = service().log.action_view(action_id)
+    view = service().queries.action(action_id)
     headers = {"ETag": f'"{view["version"]}"'}
     if status == 201:
         headers["Location"] = url_for("actions.Action", action_id=action_id)
@@ -26,6 +35,13 @@ def _answer(action_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
 
 @blp.route("")
 class Actions(MethodView):
+    @roles("auditor", "manager", "inspector", "admin")
+    @blp.arguments(ActionRegisterArgs, location="query")
+    @blp.response(200, ActionRegisterOut)
+    def get(self, args):  # type: ignore[no-untyped-def]
+        """The action register (the tracker): filter by owner, status, overdue, origin"""
+        return service().queries.actions(**args)
+
     @roles("auditor", "manager")
     @blp.arguments(ActionIn)
     @blp.response(201, ActionOut)
@@ -37,10 +53,12 @@ class Actions(MethodView):
 @blp.route("/<uuid:action_id>")
 class Action(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
+    @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, ActionOut)
-    def get(self, action_id: UUID):  # type: ignore[no-untyped-def]
-        """One action: status, owners, due date, overdue"""
-        return _answer(action_id)
+    def get(self, args, action_id: UUID):  # type: ignore[no-untyped-def]
+        """One action as of a date: status, owners, due date, overdue"""
+        view = service().queries.action(action_id, **args)
+        return view, 200, {"ETag": f'"{view["version"]}"'}
 
 
 @blp.route("/<uuid:action_id>/status")

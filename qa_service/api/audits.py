@@ -9,13 +9,22 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from qa_service.api.http import actor, expected_version, roles, service
-from qa_service.api.schemas import AuditIn, AuditOut, CorrectionIn, ModerationIn, WithdrawalIn
+from qa_service.api.schemas import (
+    AsOfArgs,
+    AuditIn,
+    AuditOut,
+    AuditRegisterArgs,
+    AuditRegisterOut,
+    CorrectionIn,
+    ModerationIn,
+    WithdrawalIn,
+)
 
 blp = Blueprint("audits", __name__, url_prefix="/api/audits", description="Case file audits")
 
 
 def _answer(audit_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    view = service().log.audit_view(audit_id)
+    view = service().queries.audit(audit_id)
     headers = {"ETag": f'"{view["version"]}"'}
     if status == 201:
         headers["Location"] = url_for("audits.Audit", audit_id=audit_id)
@@ -24,6 +33,13 @@ def _answer(audit_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
 
 @blp.route("")
 class Audits(MethodView):
+    @roles("auditor", "manager", "inspector", "admin")
+    @blp.arguments(AuditRegisterArgs, location="query")
+    @blp.response(200, AuditRegisterOut)
+    def get(self, args):  # type: ignore[no-untyped-def]
+        """The audit register as of a date, with grade distributions and moderation agreement"""
+        return service().queries.audits(**args)
+
     @roles("auditor")
     @blp.arguments(AuditIn)
     @blp.response(201, AuditOut)
@@ -37,10 +53,12 @@ class Audits(MethodView):
 @blp.route("/<uuid:audit_id>")
 class Audit(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
+    @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, AuditOut)
-    def get(self, audit_id: UUID):  # type: ignore[no-untyped-def]
-        """One audit: its fields, grades, moderation and actions"""
-        return _answer(audit_id)
+    def get(self, args, audit_id: UUID):  # type: ignore[no-untyped-def]
+        """One audit as of a date: its fields, grades, moderation and actions"""
+        view = service().queries.audit(audit_id, **args)
+        return view, 200, {"ETag": f'"{view["version"]}"'}
 
 
 @blp.route("/<uuid:audit_id>/moderation")

@@ -16,10 +16,12 @@ class Health(MethodView):
     @blp.response(200, HealthOut)
     @blp.doc(security=[])
     def get(self):  # type: ignore[no-untyped-def]
-        """Is the service up, and how many events does it hold (no sign-in needed)"""
+        """Is the service up; how many events it holds; each projection's position and lag
+        behind the event log (no sign-in needed)"""
         svc = service()
         return {
             "status": "ok",
             "store": "sqlite" if svc.settings.is_sqlite else "postgresql",
             "events": svc.log.recorder.max_notification_id() or 0,
+            "projections": svc.reads.lag(),
         }

@@ -9,7 +9,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from qa_service.api.http import actor, expected_version, roles, service
-from qa_service.api.schemas import ClosureIn, FeedbackIn, FindingIn, LearningWeekIn, LearningWeekOut
+from qa_service.api.schemas import (
+    AsOfArgs,
+    ClosureIn,
+    FeedbackIn,
+    FindingIn,
+    LearningWeekIn,
+    LearningWeekOut,
+)
 
 blp = Blueprint(
     "learning_weeks",
@@ -20,7 +27,7 @@ blp = Blueprint(
 
 
 def _answer(week_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    view = service().log.learning_week_view(week_id)
+    view = service().queries.learning_week(week_id)
     headers = {"ETag": f'"{view["version"]}"'}
     if status == 201:
         headers["Location"] = url_for("learning_weeks.LearningWeek", week_id=week_id)
@@ -40,10 +47,12 @@ class LearningWeeks(MethodView):
 @blp.route("/<uuid:week_id>")
 class LearningWeek(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
+    @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, LearningWeekOut)
-    def get(self, week_id: UUID):  # type: ignore[no-untyped-def]
-        """A learning week, its feedback and findings"""
-        return _answer(week_id)
+    def get(self, args, week_id: UUID):  # type: ignore[no-untyped-def]
+        """A learning week's summary as of a date, compared with the previous week"""
+        view = service().queries.learning_week(week_id, **args)
+        return view, 200, {"ETag": f'"{view["version"]}"'}
 
 
 @blp.route("/<uuid:week_id>/feedback")

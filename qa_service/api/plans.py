@@ -9,13 +9,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from qa_service.api.http import actor, expected_version, roles, service
-from qa_service.api.schemas import LeadIn, PlanIn, PlanOut, RecommendationIn, ReviewIn
+from qa_service.api.schemas import AsOfArgs, LeadIn, PlanIn, PlanOut, RecommendationIn, ReviewIn
 
 blp = Blueprint("plans", __name__, url_prefix="/api/plans", description="Improvement plans")
 
 
 def _answer(plan_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    view = service().log.plan_view(plan_id)
+    view = service().queries.plan(plan_id)
     headers = {"ETag": f'"{view["version"]}"'}
     if status == 201:
         headers["Location"] = url_for("plans.Plan", plan_id=plan_id)
@@ -35,10 +35,13 @@ class Plans(MethodView):
 @blp.route("/<uuid:plan_id>")
 class Plan(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
+    @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, PlanOut)
-    def get(self, plan_id: UUID):  # type: ignore[no-untyped-def]
-        """The plan's status tree: recommendations, actions, owners, due dates, reviews"""
-        return _answer(plan_id)
+    def get(self, args, plan_id: UUID):  # type: ignore[no-untyped-def]
+        """The plan's status tree as of a date: recommendations, actions, owners, due dates,
+        overdue flags and the latest RAG reviews"""
+        view = service().queries.plan(plan_id, **args)
+        return view, 200, {"ETag": f'"{view["version"]}"'}
 
 
 @blp.route("/<uuid:plan_id>/leads")

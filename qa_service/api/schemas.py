@@ -204,12 +204,67 @@ class OwnersIn(Strict):
     reason = free_text(required=True)
 
 
+# Reads: when, and which.
+
+
+class AsOfArgs(Strict):
+    as_of = fields.Date(
+        load_default=None,
+        metadata={"description": "the state at the end of this day (default: today)"},
+    )
+    known_at = fields.DateTime(
+        load_default=None,
+        metadata={
+            "description": "use only what had been recorded by this time (default: now); "
+            "without a zone it is the service's local time"
+        },
+    )
+
+
+class Page(Strict):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class AuditRegisterArgs(AsOfArgs, Page):
+    service_area = fields.String(validate=validate.OneOf(SERVICE_AREAS))
+    grade = fields.String(validate=Grade, metadata={"description": "the moderated grade"})
+    audit_type = fields.String(validate=validate.OneOf(AUDIT_TYPES))
+    theme = fields.String()
+    learning_week_id = fields.UUID()
+    audited_from = fields.Date(data_key="from", metadata={"description": "audited on or after"})
+    audited_to = fields.Date(data_key="to", metadata={"description": "audited on or before"})
+    include_withdrawn = fields.Boolean(load_default=False)
+
+
+class ActionRegisterArgs(AsOfArgs, Page):
+    owner = fields.String(metadata={"description": "an owner (lead initials for plan actions)"})
+    status = fields.String(validate=validate.OneOf(ACTION_STATUSES))
+    overdue = fields.Boolean(
+        metadata={"description": "due before as_of and not completed or cancelled by then"}
+    )
+    origin = fields.String(validate=validate.OneOf(("plan", "audit")))
+    plan_id = fields.UUID()
+    recommendation = fields.Integer()
+    audit_id = fields.UUID()
+
+
 # Responses.
+
+
+class StoredDate(fields.Date):
+    """A date that a read model may hold as an ISO string (inside a JSON column)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class ActionOut(Schema):
     id = fields.UUID()
     version = fields.Integer()
+    as_of = fields.Date()
     origin = fields.String()
     plan_id = fields.UUID(allow_none=True)
     recommendation = fields.Integer(allow_none=True)
@@ -222,6 +277,9 @@ class ActionOut(Schema):
     status = fields.String()
     status_since = fields.Date()
     status_reason = fields.String(allow_none=True)
+    status_late = fields.Boolean(
+        metadata={"description": "the status change was recorded after the day it took effect"}
+    )
     overdue = fields.Boolean()
     raised_on = fields.Date()
     raised_by = fields.String()
@@ -230,19 +288,19 @@ class ActionOut(Schema):
 class ModerationOut(Schema):
     grade = fields.String()
     rationale = fields.String()
-    effective_on = fields.Date()
+    effective_on = StoredDate()
     moderator = fields.String()
+    late = fields.Boolean()
 
 
 class WithdrawalOut(Schema):
     reason = fields.String()
-    effective_on = fields.Date()
+    effective_on = StoredDate()
     by = fields.String()
 
 
-class AuditOut(Schema):
+class AuditSummaryOut(Schema):
     id = fields.UUID()
-    version = fields.Integer()
     case_ref = fields.String()
     service_area = fields.String()
     audit_type = fields.String()
@@ -257,9 +315,55 @@ class AuditOut(Schema):
     improvements = fields.List(fields.String())
     auditor = fields.String()
     recorded_at = fields.DateTime()
+    late = fields.Boolean(metadata={"description": "recorded after the day it was audited"})
     corrections = fields.Integer()
     withdrawn = fields.Nested(WithdrawalOut, allow_none=True)
+
+
+class AuditOut(AuditSummaryOut):
+    version = fields.Integer()
+    as_of = fields.Date()
     actions = fields.List(fields.Nested(ActionOut))
+
+
+class GradeCounts(Schema):
+    key = fields.String()
+    total = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    shares = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    good_or_better = fields.Float(allow_none=True)
+
+
+class ModerationAgreement(Schema):
+    moderated = fields.Integer()
+    agreed = fields.Integer()
+    agreement_rate = fields.Float(allow_none=True)
+
+
+class Distribution(Schema):
+    overall = fields.Nested(GradeCounts)
+    month = fields.List(fields.Nested(GradeCounts))
+    quarter = fields.List(fields.Nested(GradeCounts))
+    service_area = fields.List(fields.Nested(GradeCounts))
+    audit_type = fields.List(fields.Nested(GradeCounts))
+    moderation = fields.Nested(ModerationAgreement)
+
+
+class AuditRegisterOut(Schema):
+    as_of = fields.Date()
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+    items = fields.List(fields.Nested(AuditSummaryOut))
+    distribution = fields.Nested(Distribution)
+
+
+class ActionRegisterOut(Schema):
+    as_of = fields.Date()
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+    items = fields.List(fields.Nested(ActionOut))
 
 
 class FeedbackOut(Schema):
@@ -268,6 +372,7 @@ class FeedbackOut(Schema):
     knew_why_involved = fields.Boolean()
     comment = fields.String(allow_none=True)
     effective_on = fields.Date()
+    late = fields.Boolean()
 
 
 class FindingOut(Schema):
@@ -275,22 +380,48 @@ class FindingOut(Schema):
     theme = fields.String()
     text = fields.String()
     effective_on = fields.Date()
+    late = fields.Boolean()
+
+
+class FindingsOut(Schema):
+    strength = fields.List(fields.Nested(FindingOut))
+    improvement = fields.List(fields.Nested(FindingOut))
+
+
+class WeekFigures(Schema):
+    audits = fields.Integer()
+    share_good_or_better = fields.Float(allow_none=True)
+    feedback_count = fields.Integer()
+    mean_satisfaction = fields.Float(allow_none=True)
+    share_knew_why_involved = fields.Float(allow_none=True)
+
+
+class WeekComparison(Schema):
+    previous_week_id = fields.UUID()
+    previous_title = fields.String()
+    previous_starts_on = fields.Date()
+    previous = fields.Nested(WeekFigures)
+    change = fields.Nested(WeekFigures)
 
 
 class LearningWeekOut(Schema):
     id = fields.UUID()
     version = fields.Integer()
+    as_of = fields.Date()
     title = fields.String()
     starts_on = fields.Date()
     ends_on = fields.Date()
     closed_on = fields.Date(allow_none=True)
-    audit_ids = fields.List(fields.UUID())
     audits = fields.Integer()
+    grades = fields.Dict(keys=fields.String(), values=fields.Integer())
     good_or_better = fields.Integer()
+    share_good_or_better = fields.Float(allow_none=True)
     feedback_count = fields.Integer()
     mean_satisfaction = fields.Float(allow_none=True)
+    share_knew_why_involved = fields.Float(allow_none=True)
     feedback = fields.List(fields.Nested(FeedbackOut))
-    findings = fields.List(fields.Nested(FindingOut))
+    findings = fields.Nested(FindingsOut)
+    comparison = fields.Nested(WeekComparison, allow_none=True)
 
 
 class LeadOut(Schema):
@@ -308,6 +439,7 @@ class ReviewOut(Schema):
     further_actions = fields.String(allow_none=True)
     effective_on = fields.Date()
     recorded_by = fields.String()
+    late = fields.Boolean()
 
 
 class RecommendationOut(Schema):
@@ -319,6 +451,8 @@ class RecommendationOut(Schema):
     partners = fields.List(fields.String())
     expected_outcomes = fields.List(fields.String())
     measures_of_success = fields.List(fields.String())
+    effective_on = fields.Date()
+    late = fields.Boolean()
     actions = fields.List(fields.Nested(ActionOut))
     latest_review = fields.Nested(ReviewOut, allow_none=True)
 
@@ -332,6 +466,7 @@ class PlanCounts(Schema):
 class PlanOut(Schema):
     id = fields.UUID()
     version = fields.Integer()
+    as_of = fields.Date()
     title = fields.String()
     source = fields.String()
     published_on = fields.Date()
@@ -340,7 +475,13 @@ class PlanOut(Schema):
     counts = fields.Nested(PlanCounts)
 
 
+class ProjectionLag(Schema):
+    position = fields.Integer()
+    lag = fields.Integer()
+
+
 class HealthOut(Schema):
     status = fields.String()
     store = fields.String()
     events = fields.Integer()
+    projections = fields.Dict(keys=fields.String(), values=fields.Nested(ProjectionLag))

@@ -258,7 +258,10 @@ def test_a_learning_week_collects_audits_feedback_and_findings(manager, auditor)
     assert summary["good_or_better"] == 1
     assert summary["feedback_count"] == 1
     assert summary["mean_satisfaction"] == 8.0
-    assert summary["findings"][0]["kind"] == "strength"
+    assert [f["text"] for f in summary["findings"]["strength"]] == ["Children are seen alone"]
+    assert summary["findings"]["improvement"] == []
+    assert summary["share_knew_why_involved"] == 1.0
+    assert summary["grades"]["good"] == 1
     closed = manager.post(f"/api/learning-weeks/{week_id}/closure", {})
     assert closed.status_code == 200
     late = auditor.post(

@@ -10,6 +10,7 @@ ALL = ("auditor", "manager", "inspector", "admin")
 
 # (method, path, the roles that may call it)
 MATRIX = [
+    ("GET", "/api/audits", ALL),
     ("POST", "/api/audits", ("auditor",)),
     ("GET", "/api/audits/{audit}", ALL),
     ("POST", "/api/audits/{audit}/moderation", ("manager",)),
@@ -25,6 +26,7 @@ MATRIX = [
     ("POST", "/api/plans/{plan}/leads", ("manager",)),
     ("POST", "/api/plans/{plan}/recommendations", ("manager",)),
     ("POST", "/api/plans/{plan}/reviews", ("manager",)),
+    ("GET", "/api/actions", ALL),
     ("POST", "/api/actions", ("auditor", "manager")),
     ("GET", "/api/actions/{action}", ALL),
     ("POST", "/api/actions/{action}/status", ("manager",)),

@@ -47,7 +47,7 @@ def test_what_is_saved_reads_back_the_same_from_a_new_process(service, settings)
     )
     again = build_service(settings)
     try:
-        view = again.log.audit_view(audit_id)
+        view = again.queries.audit(audit_id)
     finally:
         again.close()
     assert view["audited_on"] == date(2019, 1, 15)
@@ -105,7 +105,7 @@ def test_an_audit_and_its_actions_are_saved_atomically(service):
         log.save(audit, clash)
     assert log.recorder.max_notification_id() == before
     with pytest.raises(Exception, match="no audit"):
-        log.audit_view(audit.id)
+        service.queries.audit(audit.id)
 
 
 def test_concurrent_writers_all_land_and_none_overwrites_another(service):
@@ -128,7 +128,7 @@ def test_concurrent_writers_all_land_and_none_overwrites_another(service):
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(reschedule, range(24)))
-    versions = [service.log.action_view(a)["version"] for a in action_ids]
+    versions = [service.queries.action(a)["version"] for a in action_ids]
     assert versions == [7, 7, 7, 7]  # raised + 6 reschedules each, none lost
 
 
@@ -160,6 +160,6 @@ def test_several_processes_write_to_the_same_record_and_every_write_lands(servic
     for p in procs:
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0, 0]
-    week = service.log.learning_week_view(week_id)
+    week = service.queries.learning_week(week_id)
     assert week["feedback_count"] == 45
     assert week["version"] == 46

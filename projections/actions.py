@@ -1,0 +1,260 @@
+"""The action register: every plan and audit action, as of any date, as known at any time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    func,
+    not_,
+    select,
+)
+from sqlalchemy.types import Uuid
+
+from events import Action
+from events.rules import CLOSED_STATUSES
+from projections.base import Projection
+from projections.temporal import (
+    Fact,
+    Timeline,
+    as_of_clause,
+    facts_table,
+    jsonable,
+    known_version,
+    temporal_columns,
+    temporal_indexes,
+)
+
+metadata = MetaData()
+action_facts = facts_table("action_facts", metadata)
+action_versions = Table(
+    "action_versions",
+    metadata,
+    *temporal_columns(),
+    Column("origin", String(10), nullable=False),
+    Column("plan_id", Uuid),
+    Column("recommendation", Integer),
+    Column("audit_id", Uuid),
+    Column("case_ref", String(40)),
+    Column("description", String, nullable=False),
+    Column("owners", JSON, nullable=False),
+    Column("owners_key", String, nullable=False),  # "|PK|SK|", for the owner filter
+    Column("due_on", Date),
+    Column("status", String(20), nullable=False),
+    Column("status_since", Date, nullable=False),
+    Column("status_reason", String),
+    Column("status_late", Boolean, nullable=False),
+    Column("raised_on", Date, nullable=False),
+    Column("raised_by", String(100), nullable=False),
+    Column("raised_position", BigInteger, nullable=False),  # orders actions as raised
+    *temporal_indexes("action_versions"),
+)
+
+STATE = (
+    "origin", "plan_id", "recommendation", "audit_id", "case_ref", "description", "owners",
+    "owners_key", "due_on", "status", "status_since", "status_reason", "status_late",
+    "raised_on", "raised_by", "raised_position",
+)  # fmt: skip
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _uuid(value: str | None) -> UUID | None:
+    return UUID(value) if value else None
+
+
+def fold(facts: Sequence[Fact]) -> list[tuple[date, dict[str, Any]]]:
+    """An action's state from each effective date on, from its facts."""
+    changes: list[tuple[date, dict[str, Any]]] = []
+    state: dict[str, Any] | None = None
+    for fact in sorted(facts, key=lambda f: (f.effective_on or date.min, f.position)):
+        p = fact.payload
+        if fact.kind == "Raised":
+            state = {
+                "origin": p["origin"],
+                "plan_id": _uuid(p["plan_id"]),
+                "recommendation": p["recommendation"],
+                "audit_id": _uuid(p["audit_id"]),
+                "case_ref": p["case_ref"],
+                "description": p["description"],
+                "owners": list(p["owners"]),
+                "owners_key": "|" + "|".join(p["owners"]) + "|",
+                "due_on": _day(p["due_on"]),
+                "status": "not_started",
+                "status_since": fact.effective_on,
+                "status_reason": None,
+                "status_late": False,
+                "raised_on": fact.effective_on,
+                "raised_by": p["actor"],
+                "raised_position": fact.position,
+            }
+        elif state is None:
+            continue
+        elif fact.kind == "StatusChanged":
+            state = {
+                **state,
+                "status": p["status"],
+                "status_since": fact.effective_on,
+                "status_reason": p["reason"],
+                "status_late": p["late"],
+            }
+        elif fact.kind == "Rescheduled":
+            state = {**state, "due_on": _day(p["due_on"])}
+        elif fact.kind == "Reassigned":
+            state = {
+                **state,
+                "owners": list(p["owners"]),
+                "owners_key": "|" + "|".join(p["owners"]) + "|",
+            }
+        else:
+            continue
+        assert fact.effective_on is not None
+        changes.append((fact.effective_on, state))
+    return changes
+
+
+class ActionsProjection(Projection):
+    name = "actions"
+    metadata = metadata
+
+    @singledispatchmethod
+    def handle(self, event: Any, conn: Connection, position: int) -> None:
+        """Events this read model does not need are skipped (and still tracked)."""
+
+    def __init__(self, zone: Any):
+        super().__init__(zone)
+        self.timeline = Timeline(action_versions, action_facts, fold, STATE)
+
+    def _add(self, event: Any, conn: Connection, position: int, **payload: Any) -> None:
+        effective_on = event.effective_on
+        payload.update(actor=event.actor, late=self.is_late(event, effective_on))
+        self.timeline.add(
+            conn,
+            event.originator_id,
+            Fact(
+                position=position,
+                version=event.originator_version,
+                kind=type(event).__name__,
+                effective_on=effective_on,
+                recorded_us=self.recorded_us(event),
+                payload=jsonable(payload),
+            ),
+        )
+
+    @handle.register
+    def _(self, event: Action.Raised, conn: Connection, position: int) -> None:
+        self._add(
+            event, conn, position, origin=event.origin, plan_id=event.plan_id,
+            recommendation=event.recommendation, audit_id=event.audit_id,
+            case_ref=event.case_ref, description=event.description, owners=event.owners,
+            due_on=event.due_on,
+        )  # fmt: skip
+
+    @handle.register
+    def _(self, event: Action.StatusChanged, conn: Connection, position: int) -> None:
+        self._add(event, conn, position, status=event.status, reason=event.reason)
+
+    @handle.register
+    def _(self, event: Action.Rescheduled, conn: Connection, position: int) -> None:
+        self._add(event, conn, position, due_on=event.due_on, reason=event.reason)
+
+    @handle.register
+    def _(self, event: Action.Reassigned, conn: Connection, position: int) -> None:
+        self._add(event, conn, position, owners=event.owners, reason=event.reason)
+
+    def end_page(self, conn: Connection) -> None:
+        self.timeline.flush(conn)
+
+    def discard_page(self) -> None:
+        self.timeline.discard()
+
+
+# Queries.
+
+
+def overdue_clause(as_of: date) -> Any:
+    v = action_versions.c
+    return and_(v.due_on.is_not(None), v.due_on < as_of, v.status.not_in(CLOSED_STATUSES))
+
+
+def _columns(as_of: date) -> list[Any]:
+    v = action_versions.c
+    return [
+        v.entity_id.label("id"),
+        *(getattr(v, name) for name in STATE if name not in ("owners_key", "raised_position")),
+        overdue_clause(as_of).label("overdue"),
+    ]
+
+
+def _row(row: Any) -> dict[str, Any]:
+    out = dict(row._mapping)
+    out["overdue"] = bool(out["overdue"])
+    return out
+
+
+def get_action(conn: Connection, action_id: UUID, as_of: date, known_at_us: int) -> dict | None:
+    row = conn.execute(
+        select(*_columns(as_of)).where(
+            action_versions.c.entity_id == action_id,
+            as_of_clause(action_versions, as_of, known_at_us),
+        )
+    ).first()
+    if row is None:
+        return None
+    return {**_row(row), "version": known_version(conn, action_facts, action_id, known_at_us)}
+
+
+def actions_where(
+    conn: Connection,
+    as_of: date,
+    known_at_us: int,
+    *,
+    owner: str | None = None,
+    status: str | None = None,
+    overdue: bool | None = None,
+    origin: str | None = None,
+    plan_id: UUID | None = None,
+    recommendation: int | None = None,
+    audit_id: UUID | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """The register: actions matching every filter given, and how many match in all."""
+    v = action_versions.c
+    where = [as_of_clause(action_versions, as_of, known_at_us)]
+    if owner is not None:
+        where.append(v.owners_key.contains(f"|{owner}|", autoescape=True))
+    if status is not None:
+        where.append(v.status == status)
+    if overdue is not None:
+        where.append(overdue_clause(as_of) if overdue else not_(overdue_clause(as_of)))
+    if origin is not None:
+        where.append(v.origin == origin)
+    if plan_id is not None:
+        where.append(v.plan_id == plan_id)
+    if recommendation is not None:
+        where.append(v.recommendation == recommendation)
+    if audit_id is not None:
+        where.append(v.audit_id == audit_id)
+    total = conn.execute(select(func.count()).select_from(action_versions).where(*where)).scalar()
+    query = select(*_columns(as_of)).where(*where).order_by(v.raised_position).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_row(r) for r in conn.execute(query)], int(total or 0)

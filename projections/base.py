@@ -1,0 +1,200 @@
+"""The machinery every read model shares: follow the event log a page at a time and
+write each page's rows and the new tracking position in one transaction.
+
+That is what makes a projection exactly-once (a page is either all in, with its
+position, or not at all), resumable after a crash, and rebuildable from the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
+
+from projections.temporal import micros
+
+tracking_metadata = MetaData()
+tracking = Table(
+    "projection_tracking",
+    tracking_metadata,
+    Column("name", String(60), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+PAGE_SIZE = 1000
+
+
+class EventSource(Protocol):
+    """What a projection reads: the application's notification log and its mapper."""
+
+    def select_notifications(self, start: int | None, limit: int, **kw: Any) -> Sequence[Any]: ...
+
+    def max_notification_id(self) -> int | None: ...
+
+    def to_domain_event(self, notification: Any) -> Any: ...
+
+
+class Projection:
+    """A read model: its own tables (``metadata``), fed only by events.
+
+    Each subclass defines its own ``@singledispatchmethod handle`` and registers a
+    handler per event class it needs; other events are skipped (but still tracked).
+    """
+
+    name: str = ""
+    metadata: MetaData
+
+    def __init__(self, zone: ZoneInfo):
+        self.zone = zone
+
+    def handle(self, event: Any, conn: Connection, position: int) -> None:
+        raise NotImplementedError
+
+    def begin_page(self) -> None:
+        """Called before each page."""
+
+    def end_page(self, conn: Connection) -> None:
+        """Write what the page's events buffered, in the page's transaction."""
+
+    def discard_page(self) -> None:
+        """Forget what a failed page buffered."""
+
+    # Helpers for handlers.
+
+    def recorded_us(self, event: Any) -> int:
+        return micros(event.timestamp)
+
+    def recorded_day(self, event: Any) -> Any:
+        return event.timestamp.astimezone(self.zone).date()
+
+    def is_late(self, event: Any, effective_on: Any) -> bool:
+        """Recorded after the day it took effect (a late entry)."""
+        return effective_on is not None and effective_on < self.recorded_day(event)
+
+    def tables(self) -> Iterable[Table]:
+        return self.metadata.sorted_tables
+
+
+def position_of(conn: Connection, name: str) -> int:
+    return conn.execute(select(tracking.c.position).where(tracking.c.name == name)).scalar() or 0
+
+
+def _save_position(conn: Connection, name: str, old: int, new: int) -> None:
+    """Move the tracking position; refuse if another runner moved it first."""
+    result = conn.execute(
+        update(tracking)
+        .where(tracking.c.name == name, tracking.c.position == old)
+        .values(position=new)
+    )
+    if result.rowcount != 1:
+        raise AlreadyProcessed(name)
+
+
+def _ensure_tracked(conn: Connection, name: str) -> None:
+    if conn.execute(select(tracking.c.name).where(tracking.c.name == name)).first() is None:
+        conn.execute(insert(tracking).values(name=name, position=0))
+
+
+class AlreadyProcessed(Exception):
+    """Another runner recorded this page first: nothing to do."""
+
+
+class Runner:
+    """Catches projections up with the event log, a page per transaction."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        source: EventSource,
+        projections: Sequence[Projection],
+        *,
+        page_size: int = PAGE_SIZE,
+    ):
+        self.engine = engine
+        self.source = source
+        self.projections = list(projections)
+        self.page_size = page_size
+
+    def create_tables(self) -> None:
+        tracking_metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            for projection in self.projections:
+                projection.metadata.create_all(conn)
+                _ensure_tracked(conn, projection.name)
+
+    def positions(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {p.name: position_of(conn, p.name) for p in self.projections}
+
+    def catch_up(self, progress: Callable[[str, int], None] | None = None) -> int:
+        """Process every event not yet processed; return how many were."""
+        done = 0
+        for projection in self.projections:
+            while True:
+                count = self._page(projection)
+                if count == 0:
+                    break
+                done += count
+                if progress:
+                    progress(projection.name, count)
+        return done
+
+    def _page(self, projection: Projection) -> int:
+        with self.engine.connect() as conn:
+            start = position_of(conn, projection.name)
+        notifications = self.source.select_notifications(
+            start, self.page_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        projection.begin_page()
+        try:
+            with self.engine.begin() as conn:
+                for notification in notifications:
+                    event = self.source.to_domain_event(notification)
+                    projection.handle(event, conn, notification.id)
+                projection.end_page(conn)
+                _save_position(conn, projection.name, start, notifications[-1].id)
+        except AlreadyProcessed:
+            projection.discard_page()
+            return 0
+        except BaseException:
+            projection.discard_page()
+            raise
+        return len(notifications)
+
+    def rebuild(
+        self, names: Iterable[str] | None = None, progress: Callable[[str, int], None] | None = None
+    ) -> int:
+        """Drop the named read models (all by default) and build them again from the events."""
+        chosen = [p for p in self.projections if names is None or p.name in set(names)]
+        with self.engine.begin() as conn:
+            for projection in chosen:
+                projection.metadata.drop_all(conn)
+                conn.execute(delete(tracking).where(tracking.c.name == projection.name))
+            for projection in chosen:
+                projection.metadata.create_all(conn)
+                _ensure_tracked(conn, projection.name)
+        runner = Runner(self.engine, self.source, chosen, page_size=self.page_size)
+        return runner.catch_up(progress)
+
+    def lag(self) -> dict[str, dict[str, int]]:
+        head = self.source.max_notification_id() or 0
+        return {
+            name: {"position": position, "lag": head - position}
+            for name, position in self.positions().items()
+        }

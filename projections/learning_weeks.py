@@ -1,0 +1,264 @@
+"""Listening and Learning weeks and their summary, as of any date.
+
+The week's audits come from the audit register (audits that name the week); family
+feedback and findings are facts with the date they took effect and the time recorded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.types import Uuid
+
+from events import LearningWeek
+from events.rules import GOOD_OR_BETTER
+from projections.audits import audit_filters, audit_versions, grade_counts
+from projections.base import Projection
+
+metadata = MetaData()
+
+
+def _facts(name: str, *columns: Any) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("position", BigInteger, primary_key=True),
+        Column("week_id", Uuid, nullable=False, index=True),
+        *columns,
+        Column("effective_on", Date, nullable=False),
+        Column("recorded_us", BigInteger, nullable=False),
+        Column("late", Boolean, nullable=False),
+        Column("actor", String(100), nullable=False),
+    )
+
+
+weeks = _facts(
+    "learning_weeks",
+    Column("title", String, nullable=False),
+    Column("ends_on", Date, nullable=False),
+)
+week_changes = Table(
+    "learning_week_changes",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("week_id", Uuid, nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("recorded_us", BigInteger, nullable=False),
+)
+week_closures = _facts("learning_week_closures")
+week_feedback = _facts(
+    "learning_week_feedback",
+    Column("respondent", String(20), nullable=False),
+    Column("satisfaction", Integer, nullable=False),
+    Column("knew_why_involved", Boolean, nullable=False),
+    Column("comment", String),
+)
+week_findings = _facts(
+    "learning_week_findings",
+    Column("kind", String(20), nullable=False),
+    Column("theme", String, nullable=False),
+    Column("text", String, nullable=False),
+)
+
+
+class LearningWeeksProjection(Projection):
+    name = "learning_weeks"
+    metadata = metadata
+
+    @singledispatchmethod
+    def handle(self, event: Any, conn: Connection, position: int) -> None:
+        """Events this read model does not need are skipped (and still tracked)."""
+
+    def _insert(
+        self, conn: Connection, table: Table, event: Any, position: int, **row: Any
+    ) -> None:
+        effective_on = row.pop("effective_on")
+        conn.execute(
+            insert(table).values(
+                position=position,
+                week_id=event.originator_id,
+                effective_on=effective_on,
+                recorded_us=self.recorded_us(event),
+                late=self.is_late(event, effective_on),
+                actor=event.actor,
+                **row,
+            )
+        )
+        self._changed(conn, event, position)
+
+    def _changed(self, conn: Connection, event: Any, position: int) -> None:
+        conn.execute(
+            insert(week_changes).values(
+                position=position,
+                week_id=event.originator_id,
+                version=event.originator_version,
+                recorded_us=self.recorded_us(event),
+            )
+        )
+
+    @handle.register
+    def _(self, event: LearningWeek.Opened, conn: Connection, position: int) -> None:
+        self._insert(
+            conn, weeks, event, position, effective_on=event.starts_on, title=event.title,
+            ends_on=event.ends_on,
+        )  # fmt: skip
+
+    @handle.register
+    def _(self, event: LearningWeek.Closed, conn: Connection, position: int) -> None:
+        self._insert(conn, week_closures, event, position, effective_on=event.effective_on)
+
+    @handle.register
+    def _(self, event: LearningWeek.FeedbackRecorded, conn: Connection, position: int) -> None:
+        self._insert(
+            conn, week_feedback, event, position, effective_on=event.effective_on,
+            respondent=event.respondent, satisfaction=event.satisfaction,
+            knew_why_involved=event.knew_why_involved, comment=event.comment,
+        )  # fmt: skip
+
+    @handle.register
+    def _(self, event: LearningWeek.FindingRecorded, conn: Connection, position: int) -> None:
+        self._insert(
+            conn, week_findings, event, position, effective_on=event.effective_on,
+            kind=event.kind, theme=event.theme, text=event.text,
+        )  # fmt: skip
+
+    @handle.register
+    def _(self, event: LearningWeek.AuditAdded, conn: Connection, position: int) -> None:
+        self._changed(conn, event, position)
+
+
+# Queries.
+
+
+def _as_known(table: Table, as_of: date, known_at_us: int) -> list[Any]:
+    return [table.c.effective_on <= as_of, table.c.recorded_us <= known_at_us]
+
+
+def _figures(conn: Connection, week_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any]:
+    grades = Counter(
+        g
+        for (g,) in conn.execute(
+            select(audit_versions.c.grade).where(
+                *audit_filters(as_of, known_at_us, learning_week_id=week_id)
+            )
+        )
+    )
+    feedback = (
+        conn.execute(
+            select(week_feedback)
+            .where(
+                week_feedback.c.week_id == week_id, *_as_known(week_feedback, as_of, known_at_us)
+            )
+            .order_by(week_feedback.c.position)
+        )
+        .mappings()
+        .all()
+    )
+    findings = (
+        conn.execute(
+            select(week_findings)
+            .where(
+                week_findings.c.week_id == week_id, *_as_known(week_findings, as_of, known_at_us)
+            )
+            .order_by(week_findings.c.position)
+        )
+        .mappings()
+        .all()
+    )
+    count = len(feedback)
+    audits = grade_counts(grades)
+    return {
+        "audits": audits["total"],
+        "grades": audits["counts"],
+        "good_or_better": sum(grades[g] for g in GOOD_OR_BETTER),
+        "share_good_or_better": audits["good_or_better"],
+        "feedback_count": count,
+        "mean_satisfaction": (
+            round(sum(f["satisfaction"] for f in feedback) / count, 1) if count else None
+        ),
+        "share_knew_why_involved": (
+            round(sum(f["knew_why_involved"] for f in feedback) / count, 3) if count else None
+        ),
+        "feedback": [dict(f) for f in feedback],
+        "findings": {
+            "strength": [dict(f) for f in findings if f["kind"] == "strength"],
+            "improvement": [dict(f) for f in findings if f["kind"] == "improvement"],
+        },
+    }
+
+
+COMPARED = ("audits", "share_good_or_better", "feedback_count", "mean_satisfaction",
+            "share_knew_why_involved")  # fmt: skip
+
+
+def week_summary(
+    conn: Connection, week_id: UUID, as_of: date, known_at_us: int
+) -> dict[str, Any] | None:
+    week = conn.execute(
+        select(weeks).where(weeks.c.week_id == week_id, *_as_known(weeks, as_of, known_at_us))
+    ).first()
+    if week is None:
+        return None
+    version = conn.execute(
+        select(func.max(week_changes.c.version)).where(
+            week_changes.c.week_id == week_id, week_changes.c.recorded_us <= known_at_us
+        )
+    ).scalar()
+    closed_on = conn.execute(
+        select(week_closures.c.effective_on).where(
+            week_closures.c.week_id == week_id, *_as_known(week_closures, as_of, known_at_us)
+        )
+    ).scalar()
+    figures = _figures(conn, week_id, as_of, known_at_us)
+    previous = conn.execute(
+        select(weeks.c.week_id, weeks.c.title, weeks.c.effective_on)
+        .where(weeks.c.effective_on < week.effective_on, *_as_known(weeks, as_of, known_at_us))
+        .order_by(weeks.c.effective_on.desc())
+        .limit(1)
+    ).first()
+    comparison = None
+    if previous is not None:
+        before = _figures(conn, previous.week_id, as_of, known_at_us)
+        comparison = {
+            "previous_week_id": previous.week_id,
+            "previous_title": previous.title,
+            "previous_starts_on": previous.effective_on,
+            "previous": {k: before[k] for k in COMPARED},
+            "change": {
+                k: (
+                    round(figures[k] - before[k], 3)
+                    if figures[k] is not None and before[k] is not None
+                    else None
+                )
+                for k in COMPARED
+            },
+        }
+    return {
+        "id": week.week_id,
+        "version": version,
+        "title": week.title,
+        "starts_on": week.effective_on,
+        "ends_on": week.ends_on,
+        "closed_on": closed_on,
+        "as_of": as_of,
+        **figures,
+        "comparison": comparison,
+    }

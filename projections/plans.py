@@ -1,0 +1,265 @@
+"""Improvement plans: their leads, recommendations and quarterly reviews, as of any date.
+
+Everything in a plan is added, never changed, so each row carries the date it took
+effect and the time it was recorded; an as-of read is two range predicates. The plan
+tree's actions come from the action register (``projections.actions``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.types import Uuid
+
+from events import ImprovementPlan
+from projections.actions import actions_where
+from projections.base import Projection
+
+metadata = MetaData()
+
+
+def _known(name: str, *columns: Any) -> Table:
+    """A table of facts: each row took effect on ``effective_on``, recorded at ``recorded_us``."""
+    return Table(
+        name,
+        metadata,
+        Column("position", BigInteger, primary_key=True),
+        Column("plan_id", Uuid, nullable=False, index=True),
+        *columns,
+        Column("effective_on", Date, nullable=False),
+        Column("recorded_us", BigInteger, nullable=False),
+        Column("late", Boolean, nullable=False),
+        Column("actor", String(100), nullable=False),
+    )
+
+
+plans = _known(
+    "plans",
+    Column("version", Integer, nullable=False),
+    Column("title", String, nullable=False),
+    Column("source", String, nullable=False),
+)
+plan_changes = Table(  # one row per event: the plan's version as known at any time
+    "plan_changes",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("plan_id", Uuid, nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("recorded_us", BigInteger, nullable=False),
+)
+plan_leads = _known(
+    "plan_leads",
+    Column("initials", String(10), nullable=False),
+    Column("name", String, nullable=False),
+    Column("job_title", String),
+)
+plan_recommendations = _known(
+    "plan_recommendations",
+    Column("number", Integer, nullable=False),
+    Column("area", String, nullable=False),
+    Column("text", String, nullable=False),
+    Column("leads", JSON, nullable=False),
+    Column("linked_plans", JSON, nullable=False),
+    Column("partners", JSON, nullable=False),
+    Column("expected_outcomes", JSON, nullable=False),
+    Column("measures_of_success", JSON, nullable=False),
+)
+plan_reviews = _known(
+    "plan_reviews",
+    Column("recommendation", Integer, nullable=False),
+    Column("quarter", String(7), nullable=False),
+    Column("progress", String(5), nullable=False),
+    Column("impact", String(5), nullable=False),
+    Column("impact_data", String),
+    Column("commentary", String),
+    Column("further_actions", String),
+    Column("reason", String),
+)
+
+
+class PlansProjection(Projection):
+    name = "plans"
+    metadata = metadata
+
+    @singledispatchmethod
+    def handle(self, event: Any, conn: Connection, position: int) -> None:
+        """Events this read model does not need are skipped (and still tracked)."""
+
+    def _insert(
+        self, conn: Connection, table: Table, event: Any, position: int, **row: Any
+    ) -> None:
+        effective_on = row.pop("effective_on")
+        conn.execute(
+            insert(table).values(
+                position=position,
+                plan_id=event.originator_id,
+                effective_on=effective_on,
+                recorded_us=self.recorded_us(event),
+                late=self.is_late(event, effective_on),
+                actor=event.actor,
+                **row,
+            )
+        )
+
+    def _changed(self, conn: Connection, event: Any, position: int) -> None:
+        conn.execute(
+            insert(plan_changes).values(
+                position=position,
+                plan_id=event.originator_id,
+                version=event.originator_version,
+                recorded_us=self.recorded_us(event),
+            )
+        )
+
+    @handle.register
+    def _(self, event: ImprovementPlan.Created, conn: Connection, position: int) -> None:
+        self._insert(
+            conn, plans, event, position, effective_on=event.published_on,
+            version=event.originator_version, title=event.title, source=event.source,
+        )  # fmt: skip
+        self._changed(conn, event, position)
+
+    @handle.register
+    def _(self, event: ImprovementPlan.LeadAdded, conn: Connection, position: int) -> None:
+        self._insert(
+            conn, plan_leads, event, position, effective_on=event.effective_on,
+            initials=event.initials, name=event.name, job_title=event.job_title,
+        )  # fmt: skip
+        self._changed(conn, event, position)
+
+    @handle.register
+    def _(
+        self, event: ImprovementPlan.RecommendationAdded, conn: Connection, position: int
+    ) -> None:
+        self._insert(
+            conn, plan_recommendations, event, position, effective_on=event.effective_on,
+            number=event.number, area=event.area, text=event.text, leads=event.leads,
+            linked_plans=event.linked_plans, partners=event.partners,
+            expected_outcomes=event.expected_outcomes,
+            measures_of_success=event.measures_of_success,
+        )  # fmt: skip
+        self._changed(conn, event, position)
+
+    @handle.register
+    def _(self, event: ImprovementPlan.ReviewRecorded, conn: Connection, position: int) -> None:
+        self._insert(
+            conn, plan_reviews, event, position, effective_on=event.effective_on,
+            recommendation=event.recommendation, quarter=event.quarter,
+            progress=event.progress, impact=event.impact, impact_data=event.impact_data,
+            commentary=event.commentary, further_actions=event.further_actions,
+            reason=event.reason,
+        )  # fmt: skip
+        self._changed(conn, event, position)
+
+    @handle.register
+    def _(self, event: ImprovementPlan.ActionAttached, conn: Connection, position: int) -> None:
+        self._changed(conn, event, position)
+
+
+# Queries.
+
+
+def _as_known(table: Table, as_of: date, known_at_us: int) -> list[Any]:
+    return [table.c.effective_on <= as_of, table.c.recorded_us <= known_at_us]
+
+
+def plan_tree(
+    conn: Connection, plan_id: UUID, as_of: date, known_at_us: int
+) -> dict[str, Any] | None:
+    """The plan as it stood at the end of ``as_of``, using what was recorded by
+    ``known_at``: None if it was not published yet, or not yet recorded."""
+    plan = conn.execute(
+        select(plans).where(plans.c.plan_id == plan_id, *_as_known(plans, as_of, known_at_us))
+    ).first()
+    if plan is None:
+        return None
+    version = conn.execute(
+        select(func.max(plan_changes.c.version)).where(
+            plan_changes.c.plan_id == plan_id, plan_changes.c.recorded_us <= known_at_us
+        )
+    ).scalar()
+    leads = conn.execute(
+        select(plan_leads.c.initials, plan_leads.c.name, plan_leads.c.job_title)
+        .where(plan_leads.c.plan_id == plan_id, *_as_known(plan_leads, as_of, known_at_us))
+        .order_by(plan_leads.c.initials)
+    ).all()
+    recommendations = conn.execute(
+        select(plan_recommendations)
+        .where(
+            plan_recommendations.c.plan_id == plan_id,
+            *_as_known(plan_recommendations, as_of, known_at_us),
+        )
+        .order_by(plan_recommendations.c.number)
+    ).mappings()
+    latest: dict[int, dict[str, Any]] = {}
+    reviews = conn.execute(
+        select(plan_reviews)
+        .where(plan_reviews.c.plan_id == plan_id, *_as_known(plan_reviews, as_of, known_at_us))
+        .order_by(plan_reviews.c.quarter, plan_reviews.c.position)
+    ).mappings()
+    for review in reviews:
+        latest[review["recommendation"]] = {
+            **review,
+            "recorded_by": review["actor"],
+        }
+    actions, _ = actions_where(conn, as_of, known_at_us, plan_id=plan_id)
+    by_recommendation: dict[int, list[dict[str, Any]]] = {}
+    for action in actions:
+        by_recommendation.setdefault(action["recommendation"], []).append(action)
+    tree = []
+    for rec in recommendations:
+        tree.append(
+            {
+                **{k: rec[k] for k in _RECOMMENDATION_FIELDS},
+                "late": rec["late"],
+                "actions": by_recommendation.get(rec["number"], []),
+                "latest_review": latest.get(rec["number"]),
+            }
+        )
+    return {
+        "id": plan.plan_id,
+        "version": version,
+        "title": plan.title,
+        "source": plan.source,
+        "published_on": plan.effective_on,
+        "as_of": as_of,
+        "leads": [dict(lead._mapping) for lead in leads],
+        "recommendations": tree,
+        "counts": {
+            "actions": len(actions),
+            "completed": sum(a["status"] == "completed" for a in actions),
+            "overdue": sum(a["overdue"] for a in actions),
+        },
+    }
+
+
+_RECOMMENDATION_FIELDS = (
+    "number", "area", "text", "leads", "linked_plans", "partners", "expected_outcomes",
+    "measures_of_success", "effective_on",
+)  # fmt: skip
+
+
+def published_on(conn: Connection, plan_id: UUID, known_at_us: int) -> date | None:
+    return conn.execute(
+        select(plans.c.effective_on).where(
+            plans.c.plan_id == plan_id, plans.c.recorded_us <= known_at_us
+        )
+    ).scalar()
