@@ -7,8 +7,9 @@ from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from events.clock import QAAggregate
 from events.rules import (
     ACTION_STATUSES,
     CLOSED_STATUSES,
@@ -56,7 +57,7 @@ def check_owners(problems: Problems, field: str, owners: Any) -> None:
         problems.add(field, "an owner is named twice")
 
 
-class Action(Aggregate):
+class Action(QAAggregate):
     """The shared lifecycle of plan and audit actions.
 
     Personal content: ``description`` (free text) and ``case_ref`` on audit actions.

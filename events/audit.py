@@ -7,9 +7,10 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from events.action import Action, check_action_fields
+from events.clock import QAAggregate
 from events.rules import (
     AUDIT_TYPES,
     CASE_REF,
@@ -82,7 +83,7 @@ def check_theme(problems: Problems, audit_type: str, theme: str | None) -> None:
         problems.check(bool(theme), "theme", "a thematic audit names its theme")
 
 
-class CaseAudit(Aggregate):
+class CaseAudit(QAAggregate):
     """Never edited: corrections, moderations and withdrawals are new events."""
 
     @event("Recorded")

@@ -6,15 +6,16 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from events.clock import QAAggregate
 from events.rules import FINDING_KINDS, RESPONDENTS, Problems, Refused
 
 PERSONAL_FIELDS = ("comment", "text")
 LONGEST_WEEK_DAYS = 31
 
 
-class LearningWeek(Aggregate):
+class LearningWeek(QAAggregate):
     @classmethod
     def open(
         cls,

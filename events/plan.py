@@ -7,8 +7,9 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from events.clock import QAAggregate
 from events.rules import INITIALS, QUARTER, RAGS, Problems, Refused, quarter_bounds
 
 
@@ -20,7 +21,7 @@ def _texts(problems: Problems, values: Any, field: str) -> None:
         problems.text(value, f"{field}[{i}]", max_length=5000)
 
 
-class ImprovementPlan(Aggregate):
+class ImprovementPlan(QAAggregate):
     """The plan's structure. Its actions are separate aggregates with their own lifecycle."""
 
     @classmethod

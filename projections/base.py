@@ -141,39 +141,46 @@ class Runner:
             return {p.name: position_of(conn, p.name) for p in self.projections}
 
     def catch_up(self, progress: Callable[[str, int], None] | None = None) -> int:
-        """Process every event not yet processed; return how many were."""
+        """Process every event not yet processed; return how many events were read."""
         done = 0
-        for projection in self.projections:
-            while True:
-                count = self._page(projection)
-                if count == 0:
-                    break
-                done += count
-                if progress:
-                    progress(projection.name, count)
-        return done
+        while True:
+            count = self._page()
+            if count == 0:
+                return done
+            done += count
+            if progress:
+                progress("", count)
 
-    def _page(self, projection: Projection) -> int:
+    def _page(self) -> int:
+        """One page of the log, for every projection behind it, in one transaction."""
         with self.engine.connect() as conn:
-            start = position_of(conn, projection.name)
+            positions = {p.name: position_of(conn, p.name) for p in self.projections}
+        start = min(positions.values(), default=0)
         notifications = self.source.select_notifications(
             start, self.page_size, inclusive_of_start=False
         )
         if not notifications:
             return 0
-        projection.begin_page()
+        events = [(n.id, self.source.to_domain_event(n)) for n in notifications]
+        behind = [p for p in self.projections if positions[p.name] < notifications[-1].id]
+        for projection in behind:
+            projection.begin_page()
         try:
             with self.engine.begin() as conn:
-                for notification in notifications:
-                    event = self.source.to_domain_event(notification)
-                    projection.handle(event, conn, notification.id)
-                projection.end_page(conn)
-                _save_position(conn, projection.name, start, notifications[-1].id)
+                for projection in behind:
+                    after = positions[projection.name]
+                    for position, event in events:
+                        if position > after:
+                            projection.handle(event, conn, position)
+                    projection.end_page(conn)
+                    _save_position(conn, projection.name, after, notifications[-1].id)
         except AlreadyProcessed:
-            projection.discard_page()
+            for projection in behind:
+                projection.discard_page()
             return 0
         except BaseException:
-            projection.discard_page()
+            for projection in behind:
+                projection.discard_page()
             raise
         return len(notifications)
 

@@ -204,11 +204,10 @@ class Timeline:
             if key in wanted:
                 wanted.pop(key)
                 keep.append(row)
-            else:
-                if "row_id" in row:
-                    self._closed[row["row_id"]] = fact.recorded_us
-                else:  # inserted earlier in this page and already superseded
-                    self._inserted.remove(row)
+            elif "row_id" in row:
+                self._closed[row["row_id"]] = fact.recorded_us
+            else:  # inserted earlier in this page: it was the knowledge until now
+                row["recorded_to"] = fact.recorded_us
         for (valid_from, valid_to, _), state in wanted.items():
             row = {
                 "entity_id": entity_id,

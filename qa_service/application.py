@@ -31,6 +31,7 @@ from events import (
     Refused,
     record_audit,
 )
+from events.clock import recording_clock
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -122,6 +123,7 @@ class QALog(Application[UUID]):
         self._clock = clock or (lambda: datetime.now(self.zone))
         self._writer = WriterLock(writer_lock)
         self._after_write: Callable[[], Any] = lambda: None
+        self._deferring = False
 
     def follow_with(self, after_write: Callable[[], Any]) -> None:
         """Run ``after_write`` (the projections' catch-up) after every write, still under
@@ -131,6 +133,20 @@ class QALog(Application[UUID]):
     def catch_up(self) -> None:
         with self._writer():
             self._after_write()
+
+    @contextmanager
+    def projections_deferred(self) -> Iterator[None]:
+        """For a bulk load: skip the catch-up after each write, catch up once at the end."""
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        self.catch_up()
+
+    def writer(self) -> AbstractContextManager[None]:
+        """Hold the writer lock (no command runs meanwhile), e.g. to rebuild read models."""
+        return self._writer()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -160,9 +176,10 @@ class QALog(Application[UUID]):
         attempts = self.CONFLICT_RETRIES if retry else 1
         for attempt in range(attempts):
             try:
-                with self._writer():
+                with self._writer(), recording_clock(self._clock):
                     result = command()
-                    self._after_write()
+                    if not self._deferring:
+                        self._after_write()
                     return result
             except IntegrityError:
                 if attempt == attempts - 1:
@@ -495,13 +512,13 @@ class QALog(Application[UUID]):
     ) -> list[Action]:
         """``prefix`` names each action's fields in errors, e.g. ``actions[{i}].``."""
         problems = Problems()
-        for i, spec in enumerate(actions):
-            plan.check_initials(problems, prefix.format(i=i) + "owners", spec.get("owners") or [])
-        problems.raise_if_any()
         raised = []
         for i, spec in enumerate(actions):
-            action = _with_prefix(
-                prefix.format(i=i),
+            where = prefix.format(i=i)
+            plan.check_initials(problems, where + "owners", spec.get("owners") or [])
+            action = _collect(
+                problems,
+                where,
                 lambda spec=spec: Action.raise_action(
                     id=uuid4(),
                     origin="plan",
@@ -518,13 +535,16 @@ class QALog(Application[UUID]):
                     today=self.today(),
                 ),
             )
+            if action is not None:
+                raised.append(action)
+        problems.raise_if_any()
+        for action in raised:
             plan.attach_action(
                 recommendation=recommendation,
                 action_id=action.id,
                 actor=actor.name,
                 actor_role=actor.role,
             )
-            raised.append(action)
         return raised
 
     def record_review(
@@ -553,6 +573,90 @@ class QALog(Application[UUID]):
                 today=self.today(),
             ),
         )
+
+    def import_plan(self, actor: Actor, document: Mapping[str, Any]) -> UUID:
+        """A whole plan in one document, all or nothing. Every error is named by its path
+        (``recommendations[3].actions[1].owners``); everything takes effect on the plan's
+        ``published_on``."""
+
+        def command() -> UUID:
+            problems = Problems()
+            plan = _collect(
+                problems,
+                "",
+                lambda: ImprovementPlan.create(
+                    id=uuid4(),
+                    title=document["title"],
+                    source=document["source"],
+                    published_on=document["published_on"],
+                    actor=actor.name,
+                    actor_role=actor.role,
+                    today=self.today(),
+                ),
+            )
+            if plan is None:
+                problems.raise_if_any()
+            assert plan is not None
+            for k, lead in enumerate(document.get("leads") or []):
+                _collect(
+                    problems,
+                    f"leads[{k}].",
+                    lambda lead=lead: plan.add_lead(
+                        initials=lead["initials"],
+                        name=lead["name"],
+                        job_title=lead.get("job_title"),
+                        effective_on=None,
+                        actor=actor.name,
+                        actor_role=actor.role,
+                        today=self.today(),
+                    ),
+                    refused_field="initials",
+                )
+            raised: list[Action] = []
+            for i, rec in enumerate(document.get("recommendations") or []):
+                added = _collect(
+                    problems,
+                    f"recommendations[{i}].",
+                    lambda rec=rec: (
+                        plan.add_recommendation(
+                            number=rec["number"],
+                            area=rec["area"],
+                            text=rec["text"],
+                            leads=rec.get("leads") or [],
+                            linked_plans=rec.get("linked_plans") or [],
+                            partners=rec.get("partners") or [],
+                            expected_outcomes=rec.get("expected_outcomes") or [],
+                            measures_of_success=rec.get("measures_of_success") or [],
+                            effective_on=None,
+                            actor=actor.name,
+                            actor_role=actor.role,
+                            today=self.today(),
+                        )
+                        or True
+                    ),
+                    refused_field="number",
+                )
+                if added:
+                    raised += (
+                        _collect(
+                            problems,
+                            "",
+                            lambda i=i, rec=rec: self._raise_plan_actions(
+                                actor,
+                                plan,
+                                rec["number"],
+                                rec.get("actions") or [],
+                                None,
+                                prefix=f"recommendations[{i}].actions[{{i}}].",
+                            ),
+                        )
+                        or []
+                    )
+            problems.raise_if_any()
+            self.save(plan, *raised)
+            return plan.id
+
+        return self._write(command)
 
     # Actions.
 
@@ -686,9 +790,21 @@ class Forbidden(Exception):
     """The user's role may do this kind of thing, but not to this record."""
 
 
-def _with_prefix(prefix: str, build: Callable[[], T]) -> T:
-    """Name a nested item's fields in its errors, e.g. ``actions[2].due_on``."""
+def _collect(
+    problems: Problems,
+    prefix: str,
+    step: Callable[[], T],
+    refused_field: str | None = None,
+) -> T | None:
+    """Run one step of a larger command, gathering its errors under ``prefix``."""
     try:
-        return build()
+        return step()
     except InvalidInput as error:
-        raise InvalidInput({f"{prefix}{k}": v for k, v in error.errors.items()}) from None
+        for field, messages in error.errors.items():
+            for message in messages:
+                problems.add(f"{prefix}{field}", message)
+    except Refused as error:
+        if refused_field is None:
+            raise
+        problems.add(f"{prefix}{refused_field}", str(error))
+    return None

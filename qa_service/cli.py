@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import click
@@ -32,7 +33,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
     settings = Settings.from_env()
     prepare_storage(settings)  # once, before any worker starts
-    _first_admin(settings)
+    _first_admin(settings)  # and brings the read models up to date
     where = settings.sqlite_path if settings.is_sqlite else settings.url.render_as_string()
     click.echo(f"QA log on http://{host}:{port}/api/docs  (store: {where})", err=True)
 
@@ -58,6 +59,7 @@ def _first_admin(settings: Settings) -> None:
     """On a store with no users at all, create an admin so a new install can be used."""
     svc = build_service(replace(settings, create_tables=False))
     try:
+        svc.log.catch_up()
         if svc.accounts.list():
             return
         token = svc.accounts.add("admin", "admin")
@@ -68,6 +70,140 @@ def _first_admin(settings: Settings) -> None:
         f"once; add others with `qa-service users add NAME --role ROLE`):\n{token}",
         err=True,
     )
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--actor", default="command line", show_default=True, help="recorded as who did it")
+def import_(file: str, actor: str) -> None:
+    """Import a whole improvement plan from a JSON document, all or nothing."""
+    from events import InvalidInput
+    from qa_service.application import Actor
+    from qa_service.plan_document import read_plan_document
+
+    svc = _service()
+    try:
+        document = read_plan_document(file)
+        plan_id = svc.log.import_plan(Actor(actor, "manager"), document)
+    except InvalidInput as error:
+        for path, messages in error.errors.items():
+            for message in messages:
+                click.echo(f"{path}: {message}", err=True)
+        raise click.ClickException("nothing was imported: the document has errors") from None
+    finally:
+        svc.close()
+    click.echo(f"Imported the plan {document['title']!r}.")
+    click.echo(str(plan_id))
+
+
+@main.command()
+@click.option("--seed", default=2016, show_default=True, help="the history's random seed")
+@click.option("--until", default="2021-12-31", show_default=True, help="the history's last day")
+def demo(seed: int, until: str) -> None:
+    """Load the 2016 improvement plan from the sources and a plausible history around it."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from qa_service.demo import SimClock, load_demo
+
+    settings = Settings.from_env()
+    zone = ZoneInfo(settings.timezone)
+    clock = SimClock(now=datetime.now(zone))
+    svc = build_service(settings, clock=clock)
+    try:
+        events = svc.log.recorder.max_notification_id() or 0
+        if events:
+            click.echo(f"The store already holds {events} events: the demo was not loaded again.")
+            return
+        bar: Any = None
+
+        def total(n: int) -> None:
+            nonlocal bar
+            bar = click.progressbar(length=n, label="Loading the demo history").__enter__()
+
+        summary = load_demo(
+            svc.log, clock, zone, seed=seed, until=date.fromisoformat(until),
+            progress_total=total, progress=lambda n: bar.update(n),
+        )  # fmt: skip
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    finally:
+        svc.close()
+    click.echo(
+        f"Loaded the 2016 improvement plan ({summary.plan_id}), {summary.audits} audits, "
+        f"{summary.moderations} moderations, {summary.reviews} quarterly reviews and "
+        f"{summary.learning_weeks} Listening and Learning weeks ({summary.late_entries} "
+        "entries recorded late)."
+    )
+
+
+@main.group()
+def projections() -> None:
+    """The read models: rebuild them from the events, or keep them up to date."""
+
+
+@projections.command("rebuild")
+@click.argument("names", nargs=-1)
+def projections_rebuild(names: tuple[str, ...]) -> None:
+    """Drop the read models (all, or those NAMEd) and rebuild them from the events.
+
+    Writes wait while it runs; reads of the models being rebuilt are incomplete until it ends.
+    """
+    svc = _service()
+    try:
+        known = svc.reads.names
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise click.BadParameter(
+                f"no read model called {', '.join(unknown)}; they are: {', '.join(known)}",
+                param_hint="NAMES",
+            )
+        chosen = list(names) or known
+        total = svc.log.recorder.max_notification_id() or 0
+        with (
+            svc.log.writer(),
+            click.progressbar(length=total, label="Rebuilding " + ", ".join(chosen)) as bar,
+        ):
+            done = svc.reads.rebuild(chosen, progress=lambda _name, count: bar.update(count))
+        click.echo(f"Rebuilt {', '.join(chosen)} from {done} events.")
+    finally:
+        svc.close()
+
+
+@projections.command("status")
+def projections_status() -> None:
+    """Each read model's position in the event log and how far behind it is."""
+    svc = _service()
+    try:
+        for name, where in svc.reads.lag().items():
+            click.echo(f"{name:16} position {where['position']:>9}   behind by {where['lag']}")
+    finally:
+        svc.close()
+
+
+@projections.command("run")
+@click.option("--interval", default=0.5, show_default=True, help="seconds between polls")
+def projections_run(interval: float) -> None:
+    """Keep the read models up to date as a separate worker process (until stopped)."""
+    import signal
+    import time
+
+    svc = _service()
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo("Following the event log; stop with Ctrl-C.", err=True)
+    try:
+        while not stopping:
+            svc.log.catch_up()
+            time.sleep(interval)
+    finally:
+        svc.close()
 
 
 @main.group()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -97,7 +98,7 @@ def _writer_lock(settings: Settings, engine: Engine) -> Callable[[], AbstractCon
     return advisory_lock
 
 
-def build_service(settings: Settings) -> Service:
+def build_service(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Service:
     """Open the stores. Tables must exist (``prepare_storage``) unless settings create them."""
     if settings.create_tables:
         prepare_storage(settings)
@@ -106,6 +107,7 @@ def build_service(settings: Settings) -> Service:
         replace(settings, create_tables=False).eventsourcing_env(),
         timezone=settings.timezone,
         writer_lock=_writer_lock(settings, engine),
+        clock=clock,
     )
     zone = ZoneInfo(settings.timezone)
     reads = ReadModels(engine, EventLog(log), zone)

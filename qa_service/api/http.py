@@ -19,6 +19,7 @@ from qa_service.accounts import (
     IdempotencyKeyReused,
     StoredResponse,
 )
+from qa_service.api.schemas import flatten
 from qa_service.application import Actor, Forbidden, NotFound, StaleVersion
 from qa_service.service import Service
 
@@ -186,28 +187,18 @@ def error(
     return jsonify(payload), code, headers or {}
 
 
-def _summary(errors: dict[str, Any]) -> str:
-    """``json.overall_grade, json.actions.0.due_on`` from nested marshmallow errors."""
-    names: list[str] = []
-
-    def walk(prefix: str, node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), value)
-        else:
-            names.append(prefix)
-
-    for location, fields in errors.items():
-        walk("" if location == "json" else location, fields)
-    return ", ".join(names)
-
-
 def _http_error(e: HTTPException) -> Any:
     data = getattr(e, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
+    if errors:
+        errors = {location: flatten(fields) for location, fields in errors.items()}
     message = data.get("message")
     if message is None and errors:
-        message = f"the request is not valid; see errors for each field: {_summary(errors)}"
+        message = "the request is not valid: " + "; ".join(
+            f"{field}: {' '.join(messages)}"
+            for fields in errors.values()
+            for field, messages in fields.items()
+        )
     code = e.code or 500
     return error(code, message or e.description or "", errors, data.get("headers"))
 

@@ -9,7 +9,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from qa_service.api.http import actor, expected_version, roles, service
-from qa_service.api.schemas import AsOfArgs, LeadIn, PlanIn, PlanOut, RecommendationIn, ReviewIn
+from qa_service.api.schemas import (
+    AsOfArgs,
+    LeadIn,
+    PlanDocument,
+    PlanIn,
+    PlanOut,
+    RecommendationIn,
+    ReviewIn,
+)
 
 blp = Blueprint("plans", __name__, url_prefix="/api/plans", description="Improvement plans")
 
@@ -30,6 +38,17 @@ class Plans(MethodView):
     def post(self, body):  # type: ignore[no-untyped-def]
         """Create an improvement plan"""
         return _answer(service().log.create_plan(actor(), **body), 201)
+
+
+@blp.route("/import")
+class Import(MethodView):
+    @roles("manager")
+    @blp.arguments(PlanDocument)
+    @blp.response(201, PlanOut)
+    def post(self, body):  # type: ignore[no-untyped-def]
+        """Import a whole plan (leads, recommendations, actions) in one document, all or
+        nothing; each error names its path, e.g. recommendations[3].actions[1].due_on"""
+        return _answer(service().log.import_plan(actor(), body), 201)
 
 
 @blp.route("/<uuid:plan_id>")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from events.rules import (
@@ -15,6 +17,28 @@ from events.rules import (
 )
 
 Grade = validate.OneOf(GRADES)
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+
+
+class Day(fields.Date):
+    """An ISO date (2016-04-30); an impossible one is named: 'there is no 31 April 2016'."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError:
+            if isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-":
+                year, month, day = value[:4], value[5:7], value[8:]
+                if year.isdigit() and month.isdigit() and day.isdigit():
+                    if 1 <= int(month) <= 12:
+                        raise ValidationError(
+                            f"there is no {int(day)} {MONTHS[int(month) - 1]} {year}"
+                        ) from None
+                    raise ValidationError(f"there is no month {int(month)}") from None
+            raise ValidationError("not a date: write it as YYYY-MM-DD, e.g. 2016-04-30") from None
 
 
 class Strict(Schema):
@@ -30,7 +54,7 @@ def texts(**kw) -> fields.List:  # type: ignore[no-untyped-def]
 
 
 def effective_on() -> fields.Date:
-    return fields.Date(
+    return Day(
         load_default=None,
         metadata={"description": "when it became true in the world; defaults to today"},
     )
@@ -42,7 +66,7 @@ def effective_on() -> fields.Date:
 class ActionSpecIn(Strict):
     description = free_text(required=True)
     owners = fields.List(fields.String(), required=True)
-    due_on = fields.Date(
+    due_on = Day(
         allow_none=True,
         load_default=None,
         metadata={"description": "null means 'to be confirmed' (plan actions only)"},
@@ -58,7 +82,7 @@ class AuditFields(Strict):
     service_area = fields.String(validate=validate.OneOf(SERVICE_AREAS))
     audit_type = fields.String(validate=validate.OneOf(AUDIT_TYPES))
     theme = fields.String(allow_none=True, validate=validate.Length(max=200))
-    audited_on = fields.Date()
+    audited_on = Day()
     judgements = fields.Dict(
         keys=fields.String(), values=fields.String(validate=Grade), load_default=dict
     )
@@ -74,7 +98,7 @@ class AuditIn(AuditFields):
     service_area = fields.String(required=True, validate=validate.OneOf(SERVICE_AREAS))
     audit_type = fields.String(required=True, validate=validate.OneOf(AUDIT_TYPES))
     overall_grade = fields.String(required=True, validate=Grade)
-    audited_on = fields.Date(
+    audited_on = Day(
         load_default=None, metadata={"description": "defaults to today; never in the future"}
     )
     learning_week_id = fields.UUID(allow_none=True, load_default=None)
@@ -106,8 +130,8 @@ class WithdrawalIn(Strict):
 
 class LearningWeekIn(Strict):
     title = free_text(required=True)
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
 
 
 class ClosureIn(Strict):
@@ -132,7 +156,7 @@ class FindingIn(Strict):
 class PlanIn(Strict):
     title = free_text(required=True)
     source = free_text(required=True, metadata={"description": "the inspection the plan answers"})
-    published_on = fields.Date(required=True)
+    published_on = Day(required=True)
 
 
 class LeadIn(Strict):
@@ -171,6 +195,41 @@ class ReviewIn(Strict):
     effective_on = effective_on()
 
 
+class ImportedAction(ActionSpecIn):
+    number = fields.String(
+        allow_none=True, metadata={"description": "the action's number in the source, if any"}
+    )
+    due_text = fields.String(metadata={"description": "the due date as the source prints it"})
+    reading = fields.String(metadata={"description": "how a flawed source was read"})
+
+
+class ImportedLead(Strict):
+    initials = fields.String(required=True)
+    name = free_text(required=True)
+    job_title = fields.String(allow_none=True, load_default=None)
+
+
+class ImportedRecommendation(Strict):
+    number = fields.Integer(required=True, strict=True)
+    area = free_text(required=True)
+    text = free_text(required=True)
+    leads = fields.List(fields.String(), required=True)
+    linked_plans = texts()
+    partners = texts()
+    expected_outcomes = texts()
+    measures_of_success = texts()
+    actions = fields.List(fields.Nested(ImportedAction), load_default=list)
+
+
+class PlanDocument(PlanIn):
+    """A whole plan. ``notes``, ``due_text`` and ``reading`` are for people checking the
+    document against its source; they are accepted and not stored."""
+
+    notes = fields.List(fields.String(), load_default=list)
+    leads = fields.List(fields.Nested(ImportedLead), required=True)
+    recommendations = fields.List(fields.Nested(ImportedRecommendation), required=True)
+
+
 class ActionIn(PlanActionSpecIn):
     plan_id = fields.UUID(load_default=None)
     recommendation = fields.Integer(strict=True, load_default=None)
@@ -193,7 +252,7 @@ class StatusIn(Strict):
 
 
 class RescheduleIn(Strict):
-    due_on = fields.Date(required=True, allow_none=True)
+    due_on = Day(required=True, allow_none=True)
     effective_on = effective_on()
     reason = free_text(required=True)
 
@@ -204,11 +263,25 @@ class OwnersIn(Strict):
     reason = free_text(required=True)
 
 
+def flatten(errors: Any, path: str = "") -> dict[str, list[str]]:
+    """Nested marshmallow errors as one level of paths: ``recommendations[3].actions[1].due_on``."""
+    if not isinstance(errors, dict):
+        return {path or "_schema": list(errors) if isinstance(errors, list) else [str(errors)]}
+    flat: dict[str, list[str]] = {}
+    for key, value in errors.items():
+        if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+            child = f"{path}[{key}]"
+        else:
+            child = f"{path}.{key}" if path else str(key)
+        flat.update(flatten(value, child))
+    return flat
+
+
 # Reads: when, and which.
 
 
 class AsOfArgs(Strict):
-    as_of = fields.Date(
+    as_of = Day(
         load_default=None,
         metadata={"description": "the state at the end of this day (default: today)"},
     )
@@ -232,8 +305,8 @@ class AuditRegisterArgs(AsOfArgs, Page):
     audit_type = fields.String(validate=validate.OneOf(AUDIT_TYPES))
     theme = fields.String()
     learning_week_id = fields.UUID()
-    audited_from = fields.Date(data_key="from", metadata={"description": "audited on or after"})
-    audited_to = fields.Date(data_key="to", metadata={"description": "audited on or before"})
+    audited_from = Day(data_key="from", metadata={"description": "audited on or after"})
+    audited_to = Day(data_key="to", metadata={"description": "audited on or before"})
     include_withdrawn = fields.Boolean(load_default=False)
 
 
@@ -264,7 +337,7 @@ class StoredDate(fields.Date):
 class ActionOut(Schema):
     id = fields.UUID()
     version = fields.Integer()
-    as_of = fields.Date()
+    as_of = Day()
     origin = fields.String()
     plan_id = fields.UUID(allow_none=True)
     recommendation = fields.Integer(allow_none=True)
@@ -322,7 +395,7 @@ class AuditSummaryOut(Schema):
 
 class AuditOut(AuditSummaryOut):
     version = fields.Integer()
-    as_of = fields.Date()
+    as_of = Day()
     actions = fields.List(fields.Nested(ActionOut))
 
 
@@ -350,7 +423,7 @@ class Distribution(Schema):
 
 
 class AuditRegisterOut(Schema):
-    as_of = fields.Date()
+    as_of = Day()
     page = fields.Integer()
     page_size = fields.Integer()
     total = fields.Integer()
@@ -359,7 +432,7 @@ class AuditRegisterOut(Schema):
 
 
 class ActionRegisterOut(Schema):
-    as_of = fields.Date()
+    as_of = Day()
     page = fields.Integer()
     page_size = fields.Integer()
     total = fields.Integer()
@@ -407,7 +480,7 @@ class WeekComparison(Schema):
 class LearningWeekOut(Schema):
     id = fields.UUID()
     version = fields.Integer()
-    as_of = fields.Date()
+    as_of = Day()
     title = fields.String()
     starts_on = fields.Date()
     ends_on = fields.Date()
@@ -466,7 +539,7 @@ class PlanCounts(Schema):
 class PlanOut(Schema):
     id = fields.UUID()
     version = fields.Integer()
-    as_of = fields.Date()
+    as_of = Day()
     title = fields.String()
     source = fields.String()
     published_on = fields.Date()

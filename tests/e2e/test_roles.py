@@ -22,6 +22,7 @@ MATRIX = [
     ("POST", "/api/learning-weeks/{week}/findings", ("auditor",)),
     ("POST", "/api/learning-weeks/{week}/closure", ("manager",)),
     ("POST", "/api/plans", ("manager",)),
+    ("POST", "/api/plans/import", ("manager",)),
     ("GET", "/api/plans/{plan}", ALL),
     ("POST", "/api/plans/{plan}/leads", ("manager",)),
     ("POST", "/api/plans/{plan}/recommendations", ("manager",)),
