@@ -269,3 +269,52 @@ def test_a_learning_week_collects_audits_feedback_and_findings(manager, auditor)
         {"respondent": "child", "satisfaction": 5, "knew_why_involved": False},
     )
     assert late.status_code == 409
+
+
+def test_health_reports_events_and_each_read_models_lag(as_role, auditor):
+    auditor.post("/api/audits", audit_body())
+    health = as_role(None).get("/api/health").json
+    assert health["status"] == "ok"
+    assert health["events"] >= 1
+    assert set(health["projections"]) == {"actions", "audits", "plans", "learning_weeks"}
+    assert all(
+        p["lag"] == 0 and p["position"] == health["events"] for p in health["projections"].values()
+    )
+
+
+def test_reads_as_of_a_date_before_a_thing_existed_answer_404(auditor):
+    audit = auditor.post("/api/audits", audit_body(audited_on="2019-01-15")).json
+    r = auditor.get(f"/api/audits/{audit['id']}?as_of=2019-01-14")
+    assert r.status_code == 404
+    assert "on 2019-01-14" in r.json["message"]
+    r = auditor.get(f"/api/audits/{audit['id']}?as_of=2019-01-15")
+    assert r.status_code == 200
+    assert r.json["as_of"] == "2019-01-15"
+    r = auditor.get(f"/api/audits/{audit['id']}?known_at=2019-01-16T00:00:00")
+    assert r.status_code == 404  # recorded today, so not known then
+    r = auditor.get(f"/api/audits/{audit['id']}?as_of=2019-02-30")
+    assert r.status_code == 422
+    assert r.json["errors"]["query"]["as_of"] == ["there is no 30 February 2019"]
+
+
+def test_the_audit_register_filters_pages_and_counts_grades(auditor, manager):
+    for i, (grade, area) in enumerate(
+        [
+            ("good", "early_help"),
+            ("good", "child_protection"),
+            ("requires_improvement", "early_help"),
+        ]
+    ):
+        auditor.post(
+            "/api/audits",
+            audit_body(case_ref=f"CS-{i + 10}", overall_grade=grade, service_area=area),
+        )
+    register = auditor.get("/api/audits?service_area=early_help&page_size=1").json
+    assert register["total"] == 2
+    assert len(register["items"]) == 1
+    overall = register["distribution"]["overall"]
+    assert overall["counts"]["good"] == 1 and overall["counts"]["requires_improvement"] == 1
+    assert overall["good_or_better"] == 0.5
+    assert register["distribution"]["quarter"][0]["key"] == "2019-Q1"
+    everything = auditor.get("/api/audits").json["distribution"]
+    assert [row["key"] for row in everything["service_area"]] == ["child_protection", "early_help"]
