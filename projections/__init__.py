@@ -6,6 +6,8 @@ and answers queries as of a date (``as_of``) and as known at a time (``known_at_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -13,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from projections import actions, audits, learning_weeks, plans
+from projections import actions, audits, learning_weeks, plans, trail
 from projections.base import EventSource, Projection, Runner
 
 
@@ -25,7 +27,9 @@ class ReadModels:
             audits.AuditsProjection(zone),
             plans.PlansProjection(zone),
             learning_weeks.LearningWeeksProjection(zone),
+            trail.TrailProjection(zone),
         ]
+        self.source = source
         self.runner = Runner(engine, source, self.projections)
 
     @property
@@ -84,3 +88,25 @@ class ReadModels:
     def learning_week(self, week_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             return learning_weeks.week_summary(conn, week_id, as_of, known_at_us)
+
+    # The trail.
+
+    def trail(self, *, limit: int, offset: int, **filters: Any) -> tuple[list[dict], int]:
+        with self.engine.connect() as conn:
+            return trail.trail_page(
+                conn, trail.trail_filters(**filters), limit=limit, offset=offset
+            )
+
+    @contextmanager
+    def trail_stream(self, **filters: Any) -> Iterator[Iterator[dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            yield trail.trail_stream(conn, trail.trail_filters(**filters))
+
+    def trail_head(self) -> int:
+        return self.runner.positions()["trail"]
+
+    def verify(self) -> trail.Verdict:
+        """Recompute the hash chain from the stored events, up to the trail's head."""
+        head = self.trail_head()
+        with self.engine.connect() as conn:
+            return trail.verify(conn, self.source, head)

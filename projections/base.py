@@ -61,6 +61,10 @@ class Projection:
     def __init__(self, zone: ZoneInfo):
         self.zone = zone
 
+    def process(self, notification: Any, event: Any, conn: Connection) -> None:
+        """One event from the log; most read models need only the decoded event."""
+        self.handle(event, conn, notification.id)
+
     def handle(self, event: Any, conn: Connection, position: int) -> None:
         raise NotImplementedError
 
@@ -161,7 +165,7 @@ class Runner:
         )
         if not notifications:
             return 0
-        events = [(n.id, self.source.to_domain_event(n)) for n in notifications]
+        events = [(n, self.source.to_domain_event(n)) for n in notifications]
         behind = [p for p in self.projections if positions[p.name] < notifications[-1].id]
         for projection in behind:
             projection.begin_page()
@@ -169,9 +173,9 @@ class Runner:
             with self.engine.begin() as conn:
                 for projection in behind:
                     after = positions[projection.name]
-                    for position, event in events:
-                        if position > after:
-                            projection.handle(event, conn, position)
+                    for notification, event in events:
+                        if notification.id > after:
+                            projection.process(notification, event, conn)
                     projection.end_page(conn)
                     _save_position(conn, projection.name, after, notifications[-1].id)
         except AlreadyProcessed:

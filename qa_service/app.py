@@ -8,7 +8,7 @@ import swagger_ui_bundle
 from flask import Flask, send_from_directory
 from flask_smorest import Api
 
-from qa_service.api import actions, audits, health, learning_weeks, plans
+from qa_service.api import actions, audits, health, learning_weeks, plans, trail
 from qa_service.api.http import install
 from qa_service.service import Service, build_service
 from qa_service.settings import Settings
@@ -50,7 +50,7 @@ def create_app(
     app.extensions["qa_service"] = svc
 
     api = Api(app)
-    for module in (audits, actions, plans, learning_weeks, health):
+    for module in (audits, actions, plans, learning_weeks, trail, health):
         api.register_blueprint(module.blp)
     install(app)
 

@@ -6,6 +6,7 @@ This is where an access log of who read which case will sit.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -117,3 +118,70 @@ class Queries:
         if week is None:
             raise self._missing("learning week", week_id, day, known_at)
         return week
+
+    # The inspectors' trail.
+
+    def _trail_filters(self, filters: dict[str, Any]) -> dict[str, Any]:
+        out = dict(filters)
+        for name in ("recorded_from", "recorded_to"):
+            moment = out.pop(name, None)
+            if moment is not None:
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=self.zone)
+                out[f"{name}_us"] = micros(moment)
+        return out
+
+    def _trail_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        row["recorded_at"] = from_micros(row.pop("recorded_us"))
+        row["hash"] = row.pop("chain_hash")
+        return row
+
+    def trail(self, *, page: int = 1, page_size: int = 100, **filters: Any) -> dict[str, Any]:
+        rows, total = self.reads.trail(
+            limit=page_size, offset=(page - 1) * page_size, **self._trail_filters(filters)
+        )
+        return {
+            "page": page,
+            "page_size": page_size,
+            "total": total,
+            "items": [self._trail_row(r) for r in rows],
+        }
+
+    def trail_rows(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every matching row, streamed (for CSV exports of any size)."""
+        with self.reads.trail_stream(**self._trail_filters(filters)) as rows:
+            for row in rows:
+                yield self._trail_row(row)
+
+    def history(
+        self, kind: str, entity_id: UUID, *, page: int = 1, page_size: int = 100
+    ) -> dict[str, Any]:
+        """An entity's changes, each with the state as known just after it."""
+        page_of = self.trail(entity_id=entity_id, page=page, page_size=page_size)
+        if page_of["total"] == 0 or page_of["items"][0]["entity_type"] != kind:
+            raise self._missing(kind.replace("_", " "), entity_id, self._today(), None)
+        for row in page_of["items"]:
+            known_at = row["recorded_at"]
+            day = known_at.astimezone(self.zone).date()
+            row["state"] = self._state_after(kind, entity_id, day, known_at)
+        return page_of
+
+    def _state_after(self, kind: str, entity_id: UUID, day: date, known_at: datetime) -> Any:
+        try:
+            if kind == "audit":
+                return self.audit(entity_id, as_of=day, known_at=known_at)
+            if kind == "action":
+                return self.action(entity_id, as_of=day, known_at=known_at)
+            plan = self.plan(entity_id, as_of=day, known_at=known_at)
+        except NotFound:
+            return None  # e.g. an audit recorded before its audited_on day was reached
+        return {
+            "version": plan["version"],
+            "leads": len(plan["leads"]),
+            "recommendations": len(plan["recommendations"]),
+            **plan["counts"],
+        }
+
+    def verify(self) -> dict[str, Any]:
+        verdict = self.reads.verify()
+        return {k: v for k, v in vars(verdict).items()}

@@ -60,10 +60,47 @@ def prepare_storage(settings: Settings) -> None:
         log = QALog(replace(settings, create_tables=True).eventsourcing_env())
         try:
             ReadModels(engine, EventLog(log), ZoneInfo(settings.timezone)).create_tables()
+            protect_events(settings, engine, log.recorder.events_table_name)
         finally:
             log.close()
     finally:
         engine.dispose()
+
+
+def protect_events(settings: Settings, engine: Engine, table: str) -> None:
+    """The events table refuses UPDATE and DELETE (and, on PostgreSQL, TRUNCATE) in the
+    database itself, so not even a direct SQL session can rewrite history quietly."""
+    with engine.begin() as conn:
+        if settings.is_sqlite:
+            for operation, verb in (("UPDATE", "changed"), ("DELETE", "removed")):
+                conn.execute(
+                    text(
+                        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{operation.lower()} "
+                        f"BEFORE {operation} ON {table} BEGIN SELECT RAISE(ABORT, "
+                        f"'the event log is append-only: events cannot be {verb}'); END"
+                    )
+                )
+            return
+        schema = f'"{settings.schema}".' if settings.schema else ""
+        conn.execute(
+            text(
+                f"CREATE OR REPLACE FUNCTION {schema}qa_append_only() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                "'the event log is append-only: % refused', TG_OP; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE "
+                f"ON {schema}{table} FOR EACH ROW EXECUTE FUNCTION {schema}qa_append_only()"
+            )
+        )
+        conn.execute(
+            text(
+                f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE "
+                f"ON {schema}{table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}qa_append_only()"
+            )
+        )
 
 
 class EventLog:

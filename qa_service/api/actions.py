@@ -15,6 +15,8 @@ from qa_service.api.schemas import (
     ActionRegisterArgs,
     ActionRegisterOut,
     AsOfArgs,
+    HistoryArgs,
+    HistoryOut,
     OwnersIn,
     RescheduleIn,
     StatusIn,
@@ -98,3 +100,13 @@ class Owners(MethodView):
             actor(), action_id, expected_version=expected_version(), **body
         )
         return _answer(action_id)
+
+
+@blp.route("/<uuid:action_id>/history")
+class History(MethodView):
+    @roles("inspector", "manager", "admin")
+    @blp.arguments(HistoryArgs, location="query")
+    @blp.response(200, HistoryOut)
+    def get(self, args, action_id: UUID):  # type: ignore[no-untyped-def]
+        """Every change to this action (as in the trail), with the state just after each"""
+        return service().queries.history("action", action_id, **args)

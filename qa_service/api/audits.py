@@ -16,6 +16,8 @@ from qa_service.api.schemas import (
     AuditRegisterArgs,
     AuditRegisterOut,
     CorrectionIn,
+    HistoryArgs,
+    HistoryOut,
     ModerationIn,
     WithdrawalIn,
 )
@@ -92,3 +94,13 @@ class Withdrawal(MethodView):
         """Withdraw the audit, with a reason"""
         service().log.withdraw_audit(actor(), audit_id, expected_version=expected_version(), **body)
         return _answer(audit_id)
+
+
+@blp.route("/<uuid:audit_id>/history")
+class History(MethodView):
+    @roles("inspector", "manager", "admin")
+    @blp.arguments(HistoryArgs, location="query")
+    @blp.response(200, HistoryOut)
+    def get(self, args, audit_id: UUID):  # type: ignore[no-untyped-def]
+        """Every change to this audit (as in the trail), with the state just after each"""
+        return service().queries.history("audit", audit_id, **args)

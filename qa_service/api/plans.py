@@ -11,6 +11,8 @@ from flask_smorest import Blueprint
 from qa_service.api.http import actor, expected_version, roles, service
 from qa_service.api.schemas import (
     AsOfArgs,
+    HistoryArgs,
+    HistoryOut,
     LeadIn,
     PlanDocument,
     PlanIn,
@@ -105,3 +107,13 @@ class Reviews(MethodView):
             actor(), plan_id, fields=body, expected_version=expected_version()
         )
         return _answer(plan_id)
+
+
+@blp.route("/<uuid:plan_id>/history")
+class History(MethodView):
+    @roles("inspector", "manager", "admin")
+    @blp.arguments(HistoryArgs, location="query")
+    @blp.response(200, HistoryOut)
+    def get(self, args, plan_id: UUID):  # type: ignore[no-untyped-def]
+        """Every change to this plan (as in the trail), with the state just after each"""
+        return service().queries.history("plan", plan_id, **args)

@@ -548,6 +548,77 @@ class PlanOut(Schema):
     counts = fields.Nested(PlanCounts)
 
 
+class TrailArgs(Page):
+    page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    entity_type = fields.String(
+        validate=validate.OneOf(("audit", "action", "plan", "learning_week"))
+    )
+    entity_id = fields.UUID()
+    actor = fields.String()
+    event_type = fields.String(metadata={"example": "StatusChanged"})
+    recorded_from = fields.DateTime(metadata={"description": "recorded at or after"})
+    recorded_to = fields.DateTime(metadata={"description": "recorded before"})
+    effective_from = Day(metadata={"description": "took effect on or after"})
+    effective_to = Day(metadata={"description": "took effect on or before"})
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(("json", "csv")),
+        metadata={"description": "csv streams every matching row (no pages)"},
+    )
+
+
+class HistoryArgs(Page):
+    page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class TrailRowOut(Schema):
+    position = fields.Integer(metadata={"description": "the event's place in the log"})
+    entity_type = fields.String()
+    entity_id = fields.UUID()
+    entity_version = fields.Integer()
+    event_type = fields.String()
+    actor = fields.String()
+    actor_role = fields.String()
+    recorded_at = fields.DateTime()
+    effective_on = fields.Date(allow_none=True)
+    reason = fields.String(allow_none=True)
+    late = fields.Boolean(metadata={"description": "recorded after the day it took effect"})
+    summary = fields.String()
+    hash = fields.String(metadata={"description": "the hash chain's value at this position"})
+
+
+class TrailOut(Schema):
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+    items = fields.List(fields.Nested(TrailRowOut))
+
+
+class HistoryRowOut(TrailRowOut):
+    state = fields.Raw(
+        allow_none=True, metadata={"description": "the record as known just after this change"}
+    )
+
+
+class HistoryOut(TrailOut):
+    items = fields.List(fields.Nested(HistoryRowOut))
+
+
+class VerifyOut(Schema):
+    ok = fields.Boolean()
+    count = fields.Integer(metadata={"description": "events verified"})
+    head_position = fields.Integer()
+    head_hash = fields.String()
+    unchained = fields.Integer(metadata={"description": "newer events not yet in the chain"})
+    position = fields.Integer(
+        allow_none=True, metadata={"description": "the first position that fails"}
+    )
+    problem = fields.String(
+        allow_none=True, metadata={"description": "altered, missing, reordered or inserted"}
+    )
+    detail = fields.String(allow_none=True)
+
+
 class ProjectionLag(Schema):
     position = fields.Integer()
     lag = fields.Integer()

@@ -276,7 +276,7 @@ def test_health_reports_events_and_each_read_models_lag(as_role, auditor):
     health = as_role(None).get("/api/health").json
     assert health["status"] == "ok"
     assert health["events"] >= 1
-    assert set(health["projections"]) == {"actions", "audits", "plans", "learning_weeks"}
+    assert set(health["projections"]) == {"actions", "audits", "plans", "learning_weeks", "trail"}
     assert all(
         p["lag"] == 0 and p["position"] == health["events"] for p in health["projections"].values()
     )

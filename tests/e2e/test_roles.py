@@ -7,12 +7,14 @@ import pytest
 from tests.e2e.builders import audit_body, make_plan
 
 ALL = ("auditor", "manager", "inspector", "admin")
+TRAIL_READERS = ("manager", "inspector", "admin")
 
 # (method, path, the roles that may call it)
 MATRIX = [
     ("GET", "/api/audits", ALL),
     ("POST", "/api/audits", ("auditor",)),
     ("GET", "/api/audits/{audit}", ALL),
+    ("GET", "/api/audits/{audit}/history", TRAIL_READERS),
     ("POST", "/api/audits/{audit}/moderation", ("manager",)),
     ("POST", "/api/audits/{audit}/corrections", ("auditor", "manager")),
     ("POST", "/api/audits/{audit}/withdrawal", ("auditor", "manager")),
@@ -24,12 +26,16 @@ MATRIX = [
     ("POST", "/api/plans", ("manager",)),
     ("POST", "/api/plans/import", ("manager",)),
     ("GET", "/api/plans/{plan}", ALL),
+    ("GET", "/api/plans/{plan}/history", TRAIL_READERS),
     ("POST", "/api/plans/{plan}/leads", ("manager",)),
     ("POST", "/api/plans/{plan}/recommendations", ("manager",)),
     ("POST", "/api/plans/{plan}/reviews", ("manager",)),
     ("GET", "/api/actions", ALL),
     ("POST", "/api/actions", ("auditor", "manager")),
     ("GET", "/api/actions/{action}", ALL),
+    ("GET", "/api/actions/{action}/history", TRAIL_READERS),
+    ("GET", "/api/trail", TRAIL_READERS),
+    ("GET", "/api/trail/verify", TRAIL_READERS),
     ("POST", "/api/actions/{action}/status", ("manager",)),
     ("POST", "/api/actions/{action}/reschedule", ("manager",)),
     ("POST", "/api/actions/{action}/owners", ("manager",)),
