@@ -105,8 +105,13 @@ class ReadModels:
     def trail_head(self) -> int:
         return self.runner.positions()["trail"]
 
-    def verify(self) -> trail.Verdict:
-        """Recompute the hash chain from the stored events, up to the trail's head."""
+    def verify(self, at: Any = ()) -> trail.Verdict:
+        """Recompute the hash chain from the stored events, up to the trail's head
+        (and note the recomputed hash at each position in ``at``)."""
         head = self.trail_head()
         with self.engine.connect() as conn:
-            return trail.verify(conn, self.source, head)
+            return trail.verify(conn, self.source, head, at=at)
+
+    def plan_ids(self, as_of: date) -> list[UUID]:
+        with self.engine.connect() as conn:
+            return plans.plan_ids(conn, as_of)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
+    Index,
     Integer,
     MetaData,
     String,
@@ -63,6 +64,8 @@ action_versions = Table(
     Column("raised_by", String(100), nullable=False),
     Column("raised_position", BigInteger, nullable=False),  # orders actions as raised
     *temporal_indexes("action_versions"),
+    Index("ix_action_versions_plan", "plan_id", "recorded_to", "valid_from"),
+    Index("ix_action_versions_audit", "audit_id", "recorded_to", "valid_from"),
 )
 
 STATE = (

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
+    Index,
     Integer,
     MetaData,
     String,
@@ -63,6 +64,7 @@ audit_versions = Table(
     Column("corrections", Integer, nullable=False),
     Column("withdrawn", JSON(none_as_null=True)),
     *temporal_indexes("audit_versions"),
+    Index("ix_audit_versions_week", "learning_week_id", "recorded_to", "valid_from"),
 )
 
 STATE = (

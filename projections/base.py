@@ -93,6 +93,24 @@ class Projection:
         return self.metadata.sorted_tables
 
 
+class Buffered:
+    """Rows a page's events add, written with one executemany per table at the page's end."""
+
+    def __init__(self) -> None:
+        self._rows: dict[Table, list[dict[str, Any]]] = {}
+
+    def add(self, table: Table, **row: Any) -> None:
+        self._rows.setdefault(table, []).append(row)
+
+    def flush(self, conn: Connection) -> None:
+        for table in sorted(self._rows, key=lambda t: t.name):
+            conn.execute(insert(table), self._rows[table])
+        self._rows = {}
+
+    def discard(self) -> None:
+        self._rows = {}
+
+
 def position_of(conn: Connection, name: str) -> int:
     return conn.execute(select(tracking.c.position).where(tracking.c.name == name)).scalar() or 0
 

@@ -23,7 +23,6 @@ from sqlalchemy import (
     String,
     Table,
     func,
-    insert,
     select,
 )
 from sqlalchemy.types import Uuid
@@ -31,7 +30,7 @@ from sqlalchemy.types import Uuid
 from events import LearningWeek
 from events.rules import GOOD_OR_BETTER
 from projections.audits import audit_filters, audit_versions, grade_counts
-from projections.base import Projection
+from projections.base import Buffered, Projection
 
 metadata = MetaData()
 
@@ -83,6 +82,16 @@ class LearningWeeksProjection(Projection):
     name = "learning_weeks"
     metadata = metadata
 
+    def __init__(self, zone: Any):
+        super().__init__(zone)
+        self.buffer = Buffered()
+
+    def end_page(self, conn: Connection) -> None:
+        self.buffer.flush(conn)
+
+    def discard_page(self) -> None:
+        self.buffer.discard()
+
     @singledispatchmethod
     def handle(self, event: Any, conn: Connection, position: int) -> None:
         """Events this read model does not need are skipped (and still tracked)."""
@@ -91,27 +100,25 @@ class LearningWeeksProjection(Projection):
         self, conn: Connection, table: Table, event: Any, position: int, **row: Any
     ) -> None:
         effective_on = row.pop("effective_on")
-        conn.execute(
-            insert(table).values(
-                position=position,
-                week_id=event.originator_id,
-                effective_on=effective_on,
-                recorded_us=self.recorded_us(event),
-                late=self.is_late(event, effective_on),
-                actor=event.actor,
-                **row,
-            )
+        self.buffer.add(
+            table,
+            position=position,
+            week_id=event.originator_id,
+            effective_on=effective_on,
+            recorded_us=self.recorded_us(event),
+            late=self.is_late(event, effective_on),
+            actor=event.actor,
+            **row,
         )
         self._changed(conn, event, position)
 
     def _changed(self, conn: Connection, event: Any, position: int) -> None:
-        conn.execute(
-            insert(week_changes).values(
-                position=position,
-                week_id=event.originator_id,
-                version=event.originator_version,
-                recorded_us=self.recorded_us(event),
-            )
+        self.buffer.add(
+            week_changes,
+            position=position,
+            week_id=event.originator_id,
+            version=event.originator_version,
+            recorded_us=self.recorded_us(event),
         )
 
     @handle.register

@@ -24,14 +24,13 @@ from sqlalchemy import (
     String,
     Table,
     func,
-    insert,
     select,
 )
 from sqlalchemy.types import Uuid
 
 from events import ImprovementPlan
 from projections.actions import actions_where
-from projections.base import Projection
+from projections.base import Buffered, Projection
 
 metadata = MetaData()
 
@@ -99,6 +98,16 @@ class PlansProjection(Projection):
     name = "plans"
     metadata = metadata
 
+    def __init__(self, zone: Any):
+        super().__init__(zone)
+        self.buffer = Buffered()
+
+    def end_page(self, conn: Connection) -> None:
+        self.buffer.flush(conn)
+
+    def discard_page(self) -> None:
+        self.buffer.discard()
+
     @singledispatchmethod
     def handle(self, event: Any, conn: Connection, position: int) -> None:
         """Events this read model does not need are skipped (and still tracked)."""
@@ -107,26 +116,24 @@ class PlansProjection(Projection):
         self, conn: Connection, table: Table, event: Any, position: int, **row: Any
     ) -> None:
         effective_on = row.pop("effective_on")
-        conn.execute(
-            insert(table).values(
-                position=position,
-                plan_id=event.originator_id,
-                effective_on=effective_on,
-                recorded_us=self.recorded_us(event),
-                late=self.is_late(event, effective_on),
-                actor=event.actor,
-                **row,
-            )
+        self.buffer.add(
+            table,
+            position=position,
+            plan_id=event.originator_id,
+            effective_on=effective_on,
+            recorded_us=self.recorded_us(event),
+            late=self.is_late(event, effective_on),
+            actor=event.actor,
+            **row,
         )
 
     def _changed(self, conn: Connection, event: Any, position: int) -> None:
-        conn.execute(
-            insert(plan_changes).values(
-                position=position,
-                plan_id=event.originator_id,
-                version=event.originator_version,
-                recorded_us=self.recorded_us(event),
-            )
+        self.buffer.add(
+            plan_changes,
+            position=position,
+            plan_id=event.originator_id,
+            version=event.originator_version,
+            recorded_us=self.recorded_us(event),
         )
 
     @handle.register
@@ -263,3 +270,14 @@ def published_on(conn: Connection, plan_id: UUID, known_at_us: int) -> date | No
             plans.c.plan_id == plan_id, plans.c.recorded_us <= known_at_us
         )
     ).scalar()
+
+
+def plan_ids(conn: Connection, as_of: date) -> list[UUID]:
+    """Every plan published by ``as_of``, oldest first."""
+    return list(
+        conn.execute(
+            select(plans.c.plan_id)
+            .where(plans.c.effective_on <= as_of)
+            .order_by(plans.c.effective_on, plans.c.position)
+        ).scalars()
+    )

@@ -182,6 +182,9 @@ class Timeline:
         self._rows[entity_id] = [dict(r) for r in current]
 
     def add(self, conn: Connection, entity_id: UUID, fact: Fact) -> None:
+        if fact.version == 1 and entity_id not in self._facts:
+            self._facts[entity_id] = []  # its creation: nothing is stored about it yet
+            self._rows[entity_id] = []
         self._load(conn, entity_id)
         facts = self._facts[entity_id]
         facts.append(fact)

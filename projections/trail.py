@@ -11,8 +11,8 @@ first position where the log and the chain disagree, and how.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from functools import singledispatchmethod
 from typing import Any
@@ -109,9 +109,16 @@ class TrailProjection(Projection):
 
     def begin_page(self) -> None:
         self._head: str | None = None
+        self._rows: list[dict[str, Any]] = []
+
+    def end_page(self, conn: Connection) -> None:
+        if self._rows:
+            conn.execute(insert(trail), self._rows)
+        self._rows = []
 
     def discard_page(self) -> None:
         self._head = None
+        self._rows = []
 
     def process(self, notification: Any, event: Any, conn: Connection) -> None:
         if self._head is None:
@@ -126,8 +133,8 @@ class TrailProjection(Projection):
         aggregate, _, event_type = type(event).__qualname__.partition(".")
         effective_on = _effective_on(event)
         reason = getattr(event, "reason", None) or getattr(event, "rationale", None)
-        conn.execute(
-            insert(trail).values(
+        self._rows.append(
+            dict(
                 position=notification.id,
                 entity_type=ENTITY_TYPES.get(aggregate, aggregate),
                 entity_id=event.originator_id,
@@ -264,6 +271,7 @@ class Verdict:
     position: int | None = None
     problem: str | None = None  # altered, missing, reordered, inserted
     detail: str | None = None
+    hashes_at: dict[int, str] = field(default_factory=dict)  # recomputed, where asked
 
 
 def _stored(conn: Connection, head: int) -> Iterator[Any]:
@@ -275,16 +283,25 @@ def _stored(conn: Connection, head: int) -> Iterator[Any]:
     yield from rows
 
 
-def verify(conn: Connection, source: Any, head: int, *, page_size: int = 1000) -> Verdict:
+def verify(
+    conn: Connection,
+    source: Any,
+    head: int,
+    *,
+    at: Collection[int] = (),
+    page_size: int = 1000,
+) -> Verdict:
     """Recompute the chain from the events table, in log order, up to the trail's head
     (its tracking position), comparing each position with what the trail recorded."""
     stored = _stored(conn, head)
+    wanted = set(at)
+    hashes_at: dict[int, str] = {}
     previous = GENESIS
     count = 0
     last = 0
 
     def fail(position: int, problem: str, detail: str) -> Verdict:
-        return Verdict(False, count, last, previous, 0, position, problem, detail)
+        return Verdict(False, count, last, previous, 0, position, problem, detail, hashes_at)
 
     row = next(stored, None)
     start: int | None = None  # from the very start, even a position 0 or below
@@ -319,6 +336,8 @@ def verify(conn: Connection, source: Any, head: int, *, page_size: int = 1000) -
                     )
                 return fail(n.id, "altered", f"the stored event at position {n.id} was changed")
             previous = chain_hash(previous, n.id, content)
+            if n.id in wanted:
+                hashes_at[n.id] = previous
             if previous != row.chain_hash:
                 return fail(n.id, "altered", f"the trail's hash at position {n.id} was changed")
             count += 1
@@ -327,7 +346,7 @@ def verify(conn: Connection, source: Any, head: int, *, page_size: int = 1000) -
     if row is not None:
         return fail(row.position, "missing", f"the event at position {row.position} is gone")
     newest = source.max_notification_id() or 0
-    return Verdict(True, count, last, previous, max(0, newest - head))
+    return Verdict(True, count, last, previous, max(0, newest - head), hashes_at=hashes_at)
 
 
 # Reading the trail.

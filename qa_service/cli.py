@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -135,6 +136,85 @@ def demo(seed: int, until: str) -> None:
         f"{summary.learning_weeks} Listening and Learning weeks ({summary.late_entries} "
         "entries recorded late)."
     )
+
+
+@main.command()
+def verify() -> None:
+    """Recompute the hash chain over the stored events; check every signed checkpoint."""
+    from qa_service.checkpoints import check_checkpoints, stored_checkpoints
+
+    svc = _service()
+    try:
+        svc.log.catch_up()
+        positions = [c["signed"]["position"] for c in stored_checkpoints(svc)]
+        verdict = svc.reads.verify(at=positions)
+        problems = check_checkpoints(svc, verdict.hashes_at) if verdict.ok else []
+    finally:
+        svc.close()
+    if not verdict.ok:
+        click.echo(
+            f"NOT OK: {verdict.problem} at position {verdict.position}: {verdict.detail} "
+            f"({verdict.count} events verified before it)."
+        )
+        raise SystemExit(1)
+    for problem in problems:
+        click.echo(f"NOT OK: {problem}")
+    if problems:
+        raise SystemExit(1)
+    click.echo(
+        f"OK: {verdict.count} events verified, head position {verdict.head_position}, head hash "
+        f"{verdict.head_hash}; {len(positions)} signed checkpoint(s) hold."
+    )
+
+
+@main.command()
+def checkpoint() -> None:
+    """Sign the chain's head (position, hash, time) with the service's Ed25519 key."""
+    from qa_service.checkpoints import issue_checkpoint, signer
+
+    svc = _service()
+    try:
+        svc.log.catch_up()
+        try:
+            issued = issue_checkpoint(svc)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        public = signer(svc.settings).public_path
+    finally:
+        svc.close()
+    click.echo(json.dumps(issued, indent=1))
+    click.echo(f"Public key for inspectors: {public}", err=True)
+
+
+@main.command("export-pack")
+@click.option(
+    "--as-of", "as_of", required=True, help="the date the plan status and register are for"
+)
+@click.option("--out", default=None, help="the zip to write (default qa-pack-DATE.zip)")
+def export_pack_command(as_of: str, out: str | None) -> None:
+    """Write an inspection pack that can be verified offline with the public key."""
+    from datetime import date
+
+    from qa_service.checkpoints import export_pack, signer
+
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        raise click.BadParameter(f"{as_of!r} is not a date: write it as YYYY-MM-DD") from None
+    svc = _service()
+    try:
+        svc.log.catch_up()
+        try:
+            data = export_pack(svc, day)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        public = signer(svc.settings).public_path
+    finally:
+        svc.close()
+    path = out or f"qa-pack-{day.isoformat()}.zip"
+    with open(path, "wb") as handle:
+        handle.write(data)
+    click.echo(f"Wrote {path}. Verify it with: python verify_pack.py {path} {public}")
 
 
 @main.group()

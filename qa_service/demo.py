@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -125,7 +125,7 @@ class History:
         self.rng = random.Random(seed)
         self.until = until
         self.steps: list[Step] = []
-        self.cursor: dict[int, datetime] = {}
+        self.cursor: dict[Hashable, datetime] = {}
         self.summary = Summary()
 
     def moment(self, day: date, hour: int = 10) -> datetime:
@@ -139,16 +139,16 @@ class History:
         *,
         late_by: int = 0,
         hour: int = 10,
-        entity: object = None,
+        entity: Hashable = None,
     ) -> None:
         """Record ``run`` on ``day`` (or ``late_by`` days after it: a late entry). Steps
         about one ``entity`` are recorded in the order they are planned."""
         recorded = self.moment(day + timedelta(days=late_by), hour)
         if entity is not None:
-            previous = self.cursor.get(id(entity))
+            previous = self.cursor.get(entity)
             if previous is not None and recorded <= previous:
                 recorded = previous + timedelta(minutes=1)
-            self.cursor[id(entity)] = recorded
+            self.cursor[entity] = recorded
         if recorded.date() > self.until:
             return
         if recorded.date() > day:
@@ -196,7 +196,7 @@ class History:
             start,
             self.status(action_id, "in_progress", start),
             late_by=self.maybe_late(0.1),
-            entity=spec,
+            entity=action_id,
         )
         if due is None:
             agreed = start + timedelta(days=rng.randint(20, 60))
@@ -204,16 +204,16 @@ class History:
             self.at(
                 agreed,
                 self.reschedule(action_id, due, agreed, "Date agreed with the provider"),
-                entity=spec,
+                entity=action_id,
             )
         if rng.random() < 0.05:
             when = start + timedelta(days=rng.randint(30, 90))
-            self.at(when, self.cancel(action_id, when), entity=spec)
+            self.at(when, self.cancel(action_id, when), entity=action_id)
             return
         if rng.random() < 0.06:
             when = start + timedelta(days=rng.randint(10, 40))
             other = rng.choice([i for i in self.leads if i not in spec["owners"]])
-            self.at(when, self.reassign(action_id, [other], when), entity=spec)
+            self.at(when, self.reassign(action_id, [other], when), entity=action_id)
         roll = rng.random()
         if roll < 0.55:
             done = max(start + timedelta(days=1), due - timedelta(days=rng.randint(0, 25)))
@@ -225,7 +225,7 @@ class History:
                 self.at(
                     moved,
                     self.reschedule(action_id, new_due, moved, "Dependency on MASH go-live"),
-                    entity=spec,
+                    entity=action_id,
                 )
         else:
             return  # still open at the end of the plan's life: overdue in the tracker
@@ -233,7 +233,7 @@ class History:
             done,
             self.status(action_id, "completed", done),
             late_by=self.maybe_late(0.2),
-            entity=spec,
+            entity=action_id,
         )
 
     def reviews(self, plan_id: UUID, number: int, published: date) -> None:
@@ -331,12 +331,12 @@ class History:
         fields = self.audit_fields(day, audit_type, grade, **extra)
         actions = self.remedial(day) if grade == "inadequate" else []
         late = self.maybe_late(0.15, 1, 12)
-        holder: dict[str, UUID] = {}
+        holder: dict[str, Any] = {"key": ("audit", len(self.steps))}
 
         def record() -> None:
             holder["id"] = self.log.record_audit(auditor, fields, actions)
 
-        self.at(day, record, late_by=late, entity=holder)
+        self.at(day, record, late_by=late, entity=holder["key"])
         self.summary.audits += 1
         recorded = day + timedelta(days=late)
         if self.rng.random() < 0.3:
@@ -350,13 +350,13 @@ class History:
             self.at(when, lambda: self.log.correct_audit(
                 auditor, holder["id"], changes={"service_area": area},
                 reason="Service area entered wrongly",
-            ), entity=holder)  # fmt: skip
+            ), entity=holder["key"])  # fmt: skip
         elif roll < 0.025:
             when = recorded + timedelta(days=self.rng.randint(1, 10))
             self.at(when, lambda: self.log.withdraw_audit(
                 auditor, holder["id"], reason="Duplicate of another audit of the same file",
                 effective_on=when,
-            ), entity=holder)  # fmt: skip
+            ), entity=holder["key"])  # fmt: skip
 
     def moderation(self, holder: dict[str, UUID], recorded: date, grade: str) -> None:
         when = recorded + timedelta(days=self.rng.randint(5, 25))
@@ -374,7 +374,7 @@ class History:
                 effective_on=when, actions=actions,
             )  # fmt: skip
 
-        self.at(when, moderate, entity=holder)
+        self.at(when, moderate, entity=holder["key"])
         self.summary.moderations += 1
 
     def complete_remedial(
@@ -391,7 +391,7 @@ class History:
                     MANAGER, audit.action_ids[i], status="completed", effective_on=done, reason=None
                 )
 
-            self.at(done, complete, late_by=self.maybe_late(0.1, 1, 10), entity=holder)
+            self.at(done, complete, late_by=self.maybe_late(0.1, 1, 10), entity=holder["key"])
 
     def audit_programme(self, start: date) -> None:
         month = date(start.year, start.month, 1)

@@ -7,6 +7,7 @@ This is where an access log of who read which case will sit.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -183,5 +184,4 @@ class Queries:
         }
 
     def verify(self) -> dict[str, Any]:
-        verdict = self.reads.verify()
-        return {k: v for k, v in vars(verdict).items()}
+        return asdict(self.reads.verify())

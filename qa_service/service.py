@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, create_engine, event, text
 
 from projections import ReadModels
+from qa_service import checkpoints as _checkpoints  # noqa: F401  (its table)
 from qa_service.accounts import Accounts, IdempotencyStore, create_tables
 from qa_service.application import QALog, file_lock
 from qa_service.queries import Queries
