@@ -594,16 +594,6 @@ class TrailOut(Schema):
     items = fields.List(fields.Nested(TrailRowOut))
 
 
-class HistoryRowOut(TrailRowOut):
-    state = fields.Raw(
-        allow_none=True, metadata={"description": "the record as known just after this change"}
-    )
-
-
-class HistoryOut(TrailOut):
-    items = fields.List(fields.Nested(HistoryRowOut))
-
-
 class VerifyOut(Schema):
     ok = fields.Boolean()
     count = fields.Integer(metadata={"description": "events verified"})
@@ -629,3 +619,30 @@ class HealthOut(Schema):
     store = fields.String()
     events = fields.Integer()
     projections = fields.Dict(keys=fields.String(), values=fields.Nested(ProjectionLag))
+
+
+class PlanStateOut(PlanCounts):
+    version = fields.Integer()
+    leads = fields.Integer()
+    recommendations = fields.Integer()
+
+
+class HistoryRowOut(TrailRowOut):
+    state = fields.Method(
+        "_state",
+        metadata={
+            "description": "the record as known just after this change (an audit, an action, "
+            "or a plan's counts)"
+        },
+    )
+
+    def _state(self, row):  # type: ignore[no-untyped-def]
+        state = row.get("state")
+        if state is None:
+            return None
+        schema = {"audit": AuditOut, "action": ActionOut, "plan": PlanStateOut}[row["entity_type"]]
+        return schema().dump(state)
+
+
+class HistoryOut(TrailOut):
+    items = fields.List(fields.Nested(HistoryRowOut))
