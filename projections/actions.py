@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from functools import singledispatchmethod
@@ -54,7 +55,7 @@ action_versions = Table(
     Column("case_ref", String(40)),
     Column("description", String, nullable=False),
     Column("owners", JSON, nullable=False),
-    Column("owners_key", String, nullable=False),  # "|PK|SK|", for the owner filter
+    Column("owners_key", String, nullable=False),  # '"PK""SK"', for the owner filter
     Column("due_on", Date),
     Column("status", String(20), nullable=False),
     Column("status_since", Date, nullable=False),
@@ -73,6 +74,18 @@ STATE = (
     "owners_key", "due_on", "status", "status_since", "status_reason", "status_late",
     "raised_on", "raised_by", "raised_position",
 )  # fmt: skip
+
+
+def owners_key(owners: Sequence[str]) -> str:
+    """Each owner as a JSON string, side by side: a whole owner is found by exact search."""
+    return "".join(json.dumps(owner) for owner in owners)
+
+
+def _contains(conn: Connection, column: Any, needle: str) -> Any:
+    """An exact, case-sensitive substring test (LIKE is neither on SQLite)."""
+    if conn.dialect.name == "sqlite":
+        return func.instr(column, needle) > 0
+    return func.strpos(column, needle) > 0
 
 
 def _day(value: str | None) -> date | None:
@@ -98,7 +111,7 @@ def fold(facts: Sequence[Fact]) -> list[tuple[date, dict[str, Any]]]:
                 "case_ref": p["case_ref"],
                 "description": p["description"],
                 "owners": list(p["owners"]),
-                "owners_key": "|" + "|".join(p["owners"]) + "|",
+                "owners_key": owners_key(p["owners"]),
                 "due_on": _day(p["due_on"]),
                 "status": "not_started",
                 "status_since": fact.effective_on,
@@ -124,7 +137,7 @@ def fold(facts: Sequence[Fact]) -> list[tuple[date, dict[str, Any]]]:
             state = {
                 **state,
                 "owners": list(p["owners"]),
-                "owners_key": "|" + "|".join(p["owners"]) + "|",
+                "owners_key": owners_key(p["owners"]),
             }
         else:
             continue
@@ -243,7 +256,7 @@ def actions_where(
     v = action_versions.c
     where = [as_of_clause(action_versions, as_of, known_at_us)]
     if owner is not None:
-        where.append(v.owners_key.contains(f"|{owner}|", autoescape=True))
+        where.append(_contains(conn, v.owners_key, json.dumps(owner)))
     if status is not None:
         where.append(v.status == status)
     if overdue is not None:

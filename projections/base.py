@@ -210,7 +210,8 @@ class Runner:
         self, names: Iterable[str] | None = None, progress: Callable[[str, int], None] | None = None
     ) -> int:
         """Drop the named read models (all by default) and build them again from the events."""
-        chosen = [p for p in self.projections if names is None or p.name in set(names)]
+        wanted = None if names is None else set(names)
+        chosen = [p for p in self.projections if wanted is None or p.name in wanted]
         with self.engine.begin() as conn:
             for projection in chosen:
                 projection.metadata.drop_all(conn)
