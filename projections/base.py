@@ -13,9 +13,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
+    Date,
     Engine,
+    Integer,
     MetaData,
     String,
     Table,
@@ -24,6 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.types import Uuid
 
 from projections.temporal import micros
 
@@ -91,6 +95,74 @@ class Projection:
 
     def tables(self) -> Iterable[Table]:
         return self.metadata.sorted_tables
+
+
+def facts_of(metadata: MetaData, name: str, key: str, *columns: Any) -> Table:
+    """A table of facts about an entity (``key``): each row took effect on
+    ``effective_on`` and was recorded at ``recorded_us``, and is never changed."""
+    return Table(
+        name,
+        metadata,
+        Column("position", BigInteger, primary_key=True),
+        Column(key, Uuid, nullable=False, index=True),
+        *columns,
+        Column("effective_on", Date, nullable=False),
+        Column("recorded_us", BigInteger, nullable=False),
+        Column("late", Boolean, nullable=False),
+        Column("actor", String(100), nullable=False),
+    )
+
+
+def versions_of(metadata: MetaData, name: str, key: str) -> Table:
+    """One row per event about an entity: its version as known at any time."""
+    return Table(
+        name,
+        metadata,
+        Column("position", BigInteger, primary_key=True),
+        Column(key, Uuid, nullable=False, index=True),
+        Column("version", Integer, nullable=False),
+        Column("recorded_us", BigInteger, nullable=False),
+    )
+
+
+class FactsProjection(Projection):
+    """A read model of facts that are only ever added (plans, learning weeks)."""
+
+    key: str  # the entity's id column in every table
+    versions: Table
+
+    def __init__(self, zone: ZoneInfo):
+        super().__init__(zone)
+        self.buffer = Buffered()
+
+    def end_page(self, conn: Connection) -> None:
+        self.buffer.flush(conn)
+
+    def discard_page(self) -> None:
+        self.buffer.discard()
+
+    def add_fact(self, table: Table, event: Any, position: int, **row: Any) -> None:
+        effective_on = row.pop("effective_on")
+        self.buffer.add(
+            table,
+            position=position,
+            effective_on=effective_on,
+            recorded_us=self.recorded_us(event),
+            late=self.is_late(event, effective_on),
+            actor=event.actor,
+            **{self.key: event.originator_id},
+            **row,
+        )
+        self.changed(event, position)
+
+    def changed(self, event: Any, position: int) -> None:
+        self.buffer.add(
+            self.versions,
+            position=position,
+            version=event.originator_version,
+            recorded_us=self.recorded_us(event),
+            **{self.key: event.originator_id},
+        )
 
 
 class Buffered:

@@ -13,7 +13,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -25,131 +24,82 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.types import Uuid
 
 from events import LearningWeek
 from events.rules import GOOD_OR_BETTER
 from projections.audits import audit_filters, audit_versions, grade_counts
-from projections.base import Buffered, Projection
+from projections.base import FactsProjection, facts_of, versions_of
 
 metadata = MetaData()
 
 
-def _facts(name: str, *columns: Any) -> Table:
-    return Table(
-        name,
-        metadata,
-        Column("position", BigInteger, primary_key=True),
-        Column("week_id", Uuid, nullable=False, index=True),
-        *columns,
-        Column("effective_on", Date, nullable=False),
-        Column("recorded_us", BigInteger, nullable=False),
-        Column("late", Boolean, nullable=False),
-        Column("actor", String(100), nullable=False),
-    )
-
-
-weeks = _facts(
+weeks = facts_of(
+    metadata,
     "learning_weeks",
+    "week_id",
     Column("title", String, nullable=False),
     Column("ends_on", Date, nullable=False),
 )
-week_changes = Table(
-    "learning_week_changes",
+week_changes = versions_of(metadata, "learning_week_changes", "week_id")
+week_closures = facts_of(metadata, "learning_week_closures", "week_id")
+week_feedback = facts_of(
     metadata,
-    Column("position", BigInteger, primary_key=True),
-    Column("week_id", Uuid, nullable=False, index=True),
-    Column("version", Integer, nullable=False),
-    Column("recorded_us", BigInteger, nullable=False),
-)
-week_closures = _facts("learning_week_closures")
-week_feedback = _facts(
     "learning_week_feedback",
+    "week_id",
     Column("respondent", String(20), nullable=False),
     Column("satisfaction", Integer, nullable=False),
     Column("knew_why_involved", Boolean, nullable=False),
     Column("comment", String),
 )
-week_findings = _facts(
+week_findings = facts_of(
+    metadata,
     "learning_week_findings",
+    "week_id",
     Column("kind", String(20), nullable=False),
     Column("theme", String, nullable=False),
     Column("text", String, nullable=False),
 )
 
 
-class LearningWeeksProjection(Projection):
+class LearningWeeksProjection(FactsProjection):
     name = "learning_weeks"
     metadata = metadata
-
-    def __init__(self, zone: Any):
-        super().__init__(zone)
-        self.buffer = Buffered()
-
-    def end_page(self, conn: Connection) -> None:
-        self.buffer.flush(conn)
-
-    def discard_page(self) -> None:
-        self.buffer.discard()
+    key = "week_id"
+    versions = week_changes
 
     @singledispatchmethod
     def handle(self, event: Any, conn: Connection, position: int) -> None:
         """Events this read model does not need are skipped (and still tracked)."""
 
-    def _insert(
-        self, conn: Connection, table: Table, event: Any, position: int, **row: Any
-    ) -> None:
-        effective_on = row.pop("effective_on")
-        self.buffer.add(
-            table,
-            position=position,
-            week_id=event.originator_id,
-            effective_on=effective_on,
-            recorded_us=self.recorded_us(event),
-            late=self.is_late(event, effective_on),
-            actor=event.actor,
-            **row,
-        )
-        self._changed(conn, event, position)
-
-    def _changed(self, conn: Connection, event: Any, position: int) -> None:
-        self.buffer.add(
-            week_changes,
-            position=position,
-            week_id=event.originator_id,
-            version=event.originator_version,
-            recorded_us=self.recorded_us(event),
-        )
-
     @handle.register
     def _(self, event: LearningWeek.Opened, conn: Connection, position: int) -> None:
-        self._insert(
-            conn, weeks, event, position, effective_on=event.starts_on, title=event.title,
+        self.add_fact(
+            weeks, event, position, effective_on=event.starts_on, title=event.title,
             ends_on=event.ends_on,
         )  # fmt: skip
 
     @handle.register
     def _(self, event: LearningWeek.Closed, conn: Connection, position: int) -> None:
-        self._insert(conn, week_closures, event, position, effective_on=event.effective_on)
+        self.add_fact(week_closures, event, position, effective_on=event.effective_on)
 
     @handle.register
     def _(self, event: LearningWeek.FeedbackRecorded, conn: Connection, position: int) -> None:
-        self._insert(
-            conn, week_feedback, event, position, effective_on=event.effective_on,
+        self.add_fact(
+            week_feedback, event, position, effective_on=event.effective_on,
             respondent=event.respondent, satisfaction=event.satisfaction,
             knew_why_involved=event.knew_why_involved, comment=event.comment,
         )  # fmt: skip
 
     @handle.register
     def _(self, event: LearningWeek.FindingRecorded, conn: Connection, position: int) -> None:
-        self._insert(
-            conn, week_findings, event, position, effective_on=event.effective_on,
+        self.add_fact(
+            week_findings, event, position, effective_on=event.effective_on,
             kind=event.kind, theme=event.theme, text=event.text,
         )  # fmt: skip
 
     @handle.register
     def _(self, event: LearningWeek.AuditAdded, conn: Connection, position: int) -> None:
-        self._changed(conn, event, position)
+        self.changed(event, position)
 
 
 # Queries.

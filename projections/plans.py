@@ -14,11 +14,8 @@ from uuid import UUID
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
-    Boolean,
     Column,
     Connection,
-    Date,
     Integer,
     MetaData,
     String,
@@ -26,52 +23,35 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.types import Uuid
 
 from events import ImprovementPlan
 from projections.actions import actions_where
-from projections.base import Buffered, Projection
+from projections.base import FactsProjection, facts_of, versions_of
 
 metadata = MetaData()
 
 
-def _known(name: str, *columns: Any) -> Table:
-    """A table of facts: each row took effect on ``effective_on``, recorded at ``recorded_us``."""
-    return Table(
-        name,
-        metadata,
-        Column("position", BigInteger, primary_key=True),
-        Column("plan_id", Uuid, nullable=False, index=True),
-        *columns,
-        Column("effective_on", Date, nullable=False),
-        Column("recorded_us", BigInteger, nullable=False),
-        Column("late", Boolean, nullable=False),
-        Column("actor", String(100), nullable=False),
-    )
-
-
-plans = _known(
+plans = facts_of(
+    metadata,
     "plans",
+    "plan_id",
     Column("version", Integer, nullable=False),
     Column("title", String, nullable=False),
     Column("source", String, nullable=False),
 )
-plan_changes = Table(  # one row per event: the plan's version as known at any time
-    "plan_changes",
+plan_changes = versions_of(metadata, "plan_changes", "plan_id")
+plan_leads = facts_of(
     metadata,
-    Column("position", BigInteger, primary_key=True),
-    Column("plan_id", Uuid, nullable=False, index=True),
-    Column("version", Integer, nullable=False),
-    Column("recorded_us", BigInteger, nullable=False),
-)
-plan_leads = _known(
     "plan_leads",
+    "plan_id",
     Column("initials", String(10), nullable=False),
     Column("name", String, nullable=False),
     Column("job_title", String),
 )
-plan_recommendations = _known(
+plan_recommendations = facts_of(
+    metadata,
     "plan_recommendations",
+    "plan_id",
     Column("number", Integer, nullable=False),
     Column("area", String, nullable=False),
     Column("text", String, nullable=False),
@@ -81,8 +61,10 @@ plan_recommendations = _known(
     Column("expected_outcomes", JSON, nullable=False),
     Column("measures_of_success", JSON, nullable=False),
 )
-plan_reviews = _known(
+plan_reviews = facts_of(
+    metadata,
     "plan_reviews",
+    "plan_id",
     Column("recommendation", Integer, nullable=False),
     Column("quarter", String(7), nullable=False),
     Column("progress", String(5), nullable=False),
@@ -94,91 +76,55 @@ plan_reviews = _known(
 )
 
 
-class PlansProjection(Projection):
+class PlansProjection(FactsProjection):
     name = "plans"
     metadata = metadata
-
-    def __init__(self, zone: Any):
-        super().__init__(zone)
-        self.buffer = Buffered()
-
-    def end_page(self, conn: Connection) -> None:
-        self.buffer.flush(conn)
-
-    def discard_page(self) -> None:
-        self.buffer.discard()
+    key = "plan_id"
+    versions = plan_changes
 
     @singledispatchmethod
     def handle(self, event: Any, conn: Connection, position: int) -> None:
         """Events this read model does not need are skipped (and still tracked)."""
 
-    def _insert(
-        self, conn: Connection, table: Table, event: Any, position: int, **row: Any
-    ) -> None:
-        effective_on = row.pop("effective_on")
-        self.buffer.add(
-            table,
-            position=position,
-            plan_id=event.originator_id,
-            effective_on=effective_on,
-            recorded_us=self.recorded_us(event),
-            late=self.is_late(event, effective_on),
-            actor=event.actor,
-            **row,
-        )
-
-    def _changed(self, conn: Connection, event: Any, position: int) -> None:
-        self.buffer.add(
-            plan_changes,
-            position=position,
-            plan_id=event.originator_id,
-            version=event.originator_version,
-            recorded_us=self.recorded_us(event),
-        )
-
     @handle.register
     def _(self, event: ImprovementPlan.Created, conn: Connection, position: int) -> None:
-        self._insert(
-            conn, plans, event, position, effective_on=event.published_on,
+        self.add_fact(
+            plans, event, position, effective_on=event.published_on,
             version=event.originator_version, title=event.title, source=event.source,
         )  # fmt: skip
-        self._changed(conn, event, position)
 
     @handle.register
     def _(self, event: ImprovementPlan.LeadAdded, conn: Connection, position: int) -> None:
-        self._insert(
-            conn, plan_leads, event, position, effective_on=event.effective_on,
+        self.add_fact(
+            plan_leads, event, position, effective_on=event.effective_on,
             initials=event.initials, name=event.name, job_title=event.job_title,
         )  # fmt: skip
-        self._changed(conn, event, position)
 
     @handle.register
     def _(
         self, event: ImprovementPlan.RecommendationAdded, conn: Connection, position: int
     ) -> None:
-        self._insert(
-            conn, plan_recommendations, event, position, effective_on=event.effective_on,
+        self.add_fact(
+            plan_recommendations, event, position, effective_on=event.effective_on,
             number=event.number, area=event.area, text=event.text, leads=event.leads,
             linked_plans=event.linked_plans, partners=event.partners,
             expected_outcomes=event.expected_outcomes,
             measures_of_success=event.measures_of_success,
         )  # fmt: skip
-        self._changed(conn, event, position)
 
     @handle.register
     def _(self, event: ImprovementPlan.ReviewRecorded, conn: Connection, position: int) -> None:
-        self._insert(
-            conn, plan_reviews, event, position, effective_on=event.effective_on,
+        self.add_fact(
+            plan_reviews, event, position, effective_on=event.effective_on,
             recommendation=event.recommendation, quarter=event.quarter,
             progress=event.progress, impact=event.impact, impact_data=event.impact_data,
             commentary=event.commentary, further_actions=event.further_actions,
             reason=event.reason,
         )  # fmt: skip
-        self._changed(conn, event, position)
 
     @handle.register
     def _(self, event: ImprovementPlan.ActionAttached, conn: Connection, position: int) -> None:
-        self._changed(conn, event, position)
+        self.changed(event, position)
 
 
 # Queries.

@@ -1,4 +1,4 @@
-"""The application service: every command and every read goes through here.
+"""The application service: every command goes through here (reads: queries.py).
 
 A command loads what it needs, lets the aggregates check their rules and record
 events, and saves everything it touched in one atomic ``save()``.
