@@ -168,3 +168,43 @@ def test_the_first_start_creates_an_admin_and_prints_its_token_once(settings):
     second = start()
     assert "was created" not in second
     assert token not in second
+
+
+def test_projections_run_keeps_the_read_models_up_to_date_as_a_worker(settings):
+    """Writes whose web process did not catch up (as if it died first) are projected by
+    the separate `qa-service projections run` worker."""
+    from datetime import date
+
+    from qa_service.application import Actor
+    from qa_service.service import build_service
+
+    svc = build_service(settings)
+    svc.log.follow_with(lambda: None)  # this writer never catches up itself
+    try:
+        week = svc.log.open_learning_week(
+            Actor("mo", "manager"), title="June 2019", starts_on=date(2019, 6, 3),
+            ends_on=date(2019, 6, 7),
+        )  # fmt: skip
+        assert svc.reads.lag()["learning_weeks"]["lag"] == 1
+        worker = subprocess.Popen(
+            [QA, "projections", "run", "--interval", "0.2"],
+            env=cli_env(settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            for _ in range(100):
+                if all(p["lag"] == 0 for p in svc.reads.lag().values()):
+                    break
+                time.sleep(0.1)
+            assert all(p["lag"] == 0 for p in svc.reads.lag().values())
+            assert svc.queries.learning_week(week, as_of=date(2019, 6, 3))["title"] == "June 2019"
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            out, _ = worker.communicate(timeout=20)
+        assert worker.returncode == 0, out
+        status = run(settings, "projections", "status").stdout
+        assert "learning_weeks" in status and "behind by 0" in status
+    finally:
+        svc.close()
