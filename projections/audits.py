@@ -279,27 +279,40 @@ def audits_where(
     return [dict(r._mapping) for r in rows], int(total or 0)
 
 
+def _month(conn: Connection, column: Any) -> Any:
+    if conn.dialect.name == "sqlite":
+        return func.strftime("%Y-%m", column)
+    return func.to_char(column, "YYYY-MM")
+
+
 def distribution(conn: Connection, where: list[Any]) -> dict[str, Any]:
     """Grade counts and shares overall and by month, quarter, service area and audit
-    type, using the moderated grade; and how often moderators agreed with auditors."""
+    type, using the moderated grade; and how often moderators agreed with auditors.
+
+    The database groups the audits; only the groups come back (a moderated audit's
+    ``grade`` is the moderator's, so agreement is ``grade = auditor_grade``)."""
     v = audit_versions.c
+    month = _month(conn, v.audited_on).label("month")
+    moderated_ = v.moderation.is_not(None).label("moderated")
+    agreed_ = (v.grade == v.auditor_grade).label("agreed")
     rows = conn.execute(
-        select(
-            v.audited_on, v.service_area, v.audit_type, v.grade, v.auditor_grade, v.moderation
-        ).where(*where)
+        select(month, v.service_area, v.audit_type, v.grade, moderated_, agreed_, func.count())
+        .where(*where)
+        .group_by(month, v.service_area, v.audit_type, v.grade, moderated_, agreed_)
     ).all()
     groups: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
     overall: Counter[str] = Counter()
     moderated = agreed = 0
-    for audited_on, service_area, audit_type, grade, auditor_grade, moderation in rows:
-        overall[grade] += 1
-        groups["month"][f"{audited_on:%Y-%m}"][grade] += 1
-        groups["quarter"][f"{audited_on.year}-Q{(audited_on.month - 1) // 3 + 1}"][grade] += 1
-        groups["service_area"][service_area][grade] += 1
-        groups["audit_type"][audit_type][grade] += 1
-        if moderation:
-            moderated += 1
-            agreed += moderation["grade"] == auditor_grade
+    for month_key, service_area, audit_type, grade, was_moderated, same, n in rows:
+        year, month_number = int(month_key[:4]), int(month_key[5:7])
+        overall[grade] += n
+        groups["month"][month_key][grade] += n
+        groups["quarter"][f"{year}-Q{(month_number - 1) // 3 + 1}"][grade] += n
+        groups["service_area"][service_area][grade] += n
+        groups["audit_type"][audit_type][grade] += n
+        if was_moderated:
+            moderated += n
+            agreed += n if same else 0
     return {
         "overall": grade_counts(overall),
         **{
