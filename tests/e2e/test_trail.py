@@ -210,3 +210,23 @@ def test_a_large_trail_exports_as_csv_in_bounded_memory(service, inspector):
     assert lines == n + 1
     assert size > 25_000_000
     assert peak < 8_000_000, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.0f} MB export"
+
+
+def test_the_trail_filters_by_recording_time_and_entity(auditor, manager, inspector):
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    audit = auditor.post("/api/audits", audit_body()).json
+    plan = make_plan(manager)
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    window = {"recorded_from": before.isoformat(), "recorded_to": after.isoformat()}
+    everything = inspector.get("/api/trail", query_string=window).json
+    assert everything["total"] == inspector.get("/api/trail").json["total"]
+    earlier = {"recorded_to": before.isoformat()}
+    assert inspector.get("/api/trail", query_string=earlier).json["total"] == 0
+    just_audit = inspector.get(f"/api/trail?entity_id={audit['id']}").json
+    assert [r["event_type"] for r in just_audit["items"]] == ["Recorded"]
+    plans = inspector.get("/api/trail?entity_type=plan").json["items"]
+    assert {r["entity_id"] for r in plans} == {plan["id"]}
+    bad = inspector.get("/api/trail?entity_type=child")
+    assert bad.status_code == 422 and "entity_type" in bad.json["errors"]["query"]
