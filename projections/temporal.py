@@ -12,7 +12,6 @@ from the time it was recorded, and leaves earlier known-at answers as they were.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -241,7 +240,9 @@ class Timeline:
         return out
 
     def _key(self, state: Mapping[str, Any]) -> str:
-        return json.dumps([jsonable(state[c]) for c in self.state_columns], sort_keys=True)
+        """The state's identity: the same for a row read back from the database and for
+        the fold's state (dates, UUIDs, lists and dicts compare as themselves)."""
+        return repr(tuple(state[c] for c in self.state_columns))
 
     def flush(self, conn: Connection) -> None:
         if self._new_facts:
