@@ -30,13 +30,11 @@ from sqlalchemy.types import Uuid
 
 from events import Action
 from events.rules import CLOSED_STATUSES
-from projections.base import Projection
+from projections.base import TimelineProjection
 from projections.temporal import (
     Fact,
-    Timeline,
     as_of_clause,
     facts_table,
-    jsonable,
     known_version,
     temporal_columns,
     temporal_indexes,
@@ -146,38 +144,22 @@ def fold(facts: Sequence[Fact]) -> list[tuple[date, dict[str, Any]]]:
     return changes
 
 
-class ActionsProjection(Projection):
+class ActionsProjection(TimelineProjection):
     name = "actions"
     metadata = metadata
+    versions = action_versions
+    facts = action_facts
+    state = STATE
+    fold = staticmethod(fold)
 
     @singledispatchmethod
     def handle(self, event: Any, conn: Connection, position: int) -> None:
         """Events this read model does not need are skipped (and still tracked)."""
 
-    def __init__(self, zone: Any):
-        super().__init__(zone)
-        self.timeline = Timeline(action_versions, action_facts, fold, STATE)
-
-    def _add(self, event: Any, conn: Connection, position: int, **payload: Any) -> None:
-        effective_on = event.effective_on
-        payload.update(actor=event.actor, late=self.is_late(event, effective_on))
-        self.timeline.add(
-            conn,
-            event.originator_id,
-            Fact(
-                position=position,
-                version=event.originator_version,
-                kind=type(event).__name__,
-                effective_on=effective_on,
-                recorded_us=self.recorded_us(event),
-                payload=jsonable(payload),
-            ),
-        )
-
     @handle.register
     def _(self, event: Action.Raised, conn: Connection, position: int) -> None:
-        self._add(
-            event, conn, position, origin=event.origin, plan_id=event.plan_id,
+        self.add_fact(
+            event, conn, position, event.effective_on, origin=event.origin, plan_id=event.plan_id,
             recommendation=event.recommendation, audit_id=event.audit_id,
             case_ref=event.case_ref, description=event.description, owners=event.owners,
             due_on=event.due_on,
@@ -185,21 +167,21 @@ class ActionsProjection(Projection):
 
     @handle.register
     def _(self, event: Action.StatusChanged, conn: Connection, position: int) -> None:
-        self._add(event, conn, position, status=event.status, reason=event.reason)
+        self.add_fact(
+            event, conn, position, event.effective_on, status=event.status, reason=event.reason
+        )
 
     @handle.register
     def _(self, event: Action.Rescheduled, conn: Connection, position: int) -> None:
-        self._add(event, conn, position, due_on=event.due_on, reason=event.reason)
+        self.add_fact(
+            event, conn, position, event.effective_on, due_on=event.due_on, reason=event.reason
+        )
 
     @handle.register
     def _(self, event: Action.Reassigned, conn: Connection, position: int) -> None:
-        self._add(event, conn, position, owners=event.owners, reason=event.reason)
-
-    def end_page(self, conn: Connection) -> None:
-        self.timeline.flush(conn)
-
-    def discard_page(self) -> None:
-        self.timeline.discard()
+        self.add_fact(
+            event, conn, position, event.effective_on, owners=event.owners, reason=event.reason
+        )
 
 
 # Queries.

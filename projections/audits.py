@@ -28,13 +28,11 @@ from sqlalchemy.types import Uuid
 
 from events import CaseAudit
 from events.rules import GOOD_OR_BETTER, GRADES
-from projections.base import Projection
+from projections.base import TimelineProjection
 from projections.temporal import (
     Fact,
-    Timeline,
     as_of_clause,
     facts_table,
-    jsonable,
     known_version,
     temporal_columns,
     temporal_indexes,
@@ -140,76 +138,47 @@ def fold(facts: Sequence[Fact]) -> list[tuple[date, dict[str, Any]]]:
     return changes
 
 
-class AuditsProjection(Projection):
+class AuditsProjection(TimelineProjection):
     name = "audits"
     metadata = metadata
+    versions = audit_versions
+    facts = audit_facts
+    state = STATE
+    fold = staticmethod(fold)
 
     @singledispatchmethod
     def handle(self, event: Any, conn: Connection, position: int) -> None:
         """Events this read model does not need are skipped (and still tracked)."""
 
-    def __init__(self, zone: Any):
-        super().__init__(zone)
-        self.timeline = Timeline(audit_versions, audit_facts, fold, STATE)
-
-    def _add(
-        self,
-        event: Any,
-        conn: Connection,
-        position: int,
-        takes_effect: date | None,
-        **payload: Any,
-    ) -> None:
-        effective_on = takes_effect
-        payload.update(actor=event.actor, late=self.is_late(event, effective_on))
-        self.timeline.add(
-            conn,
-            event.originator_id,
-            Fact(
-                position=position,
-                version=event.originator_version,
-                kind=type(event).__name__,
-                effective_on=effective_on,
-                recorded_us=self.recorded_us(event),
-                payload=jsonable(payload),
-            ),
-        )
-
     @handle.register
     def _(self, event: CaseAudit.Recorded, conn: Connection, position: int) -> None:
         fields = {name: getattr(event, name) for name in BASE_FIELDS}
-        self._add(
+        self.add_fact(
             event, conn, position, event.audited_on,
             learning_week_id=event.learning_week_id, **fields,
         )  # fmt: skip
 
     @handle.register
     def _(self, event: CaseAudit.Corrected, conn: Connection, position: int) -> None:
-        self._add(event, conn, position, None, changes=event.changes, reason=event.reason)
+        self.add_fact(event, conn, position, None, changes=event.changes, reason=event.reason)
 
     @handle.register
     def _(self, event: CaseAudit.Moderated, conn: Connection, position: int) -> None:
-        self._add(
+        self.add_fact(
             event, conn, position, event.effective_on, grade=event.grade,
             rationale=event.rationale, effective_on=event.effective_on,
         )  # fmt: skip
 
     @handle.register
     def _(self, event: CaseAudit.Withdrawn, conn: Connection, position: int) -> None:
-        self._add(
+        self.add_fact(
             event, conn, position, event.effective_on, reason=event.reason,
             effective_on=event.effective_on,
         )  # fmt: skip
 
     @handle.register
     def _(self, event: CaseAudit.ActionAttached, conn: Connection, position: int) -> None:
-        self._add(event, conn, position, None, action_id=event.action_id)
-
-    def end_page(self, conn: Connection) -> None:
-        self.timeline.flush(conn)
-
-    def discard_page(self) -> None:
-        self.timeline.discard()
+        self.add_fact(event, conn, position, None, action_id=event.action_id)
 
 
 # Queries.

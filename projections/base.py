@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import Uuid
 
-from projections.temporal import micros
+from projections.temporal import Fact, Timeline, jsonable, micros
 
 tracking_metadata = MetaData()
 tracking = Table(
@@ -163,6 +163,54 @@ class FactsProjection(Projection):
             recorded_us=self.recorded_us(event),
             **{self.key: event.originator_id},
         )
+
+
+class TimelineProjection(Projection):
+    """A read model of bitemporal rows (``projections.temporal``): each entity's facts
+    are kept, and its rows recomputed from them by ``fold`` as each fact arrives."""
+
+    versions: Table
+    facts: Table
+    state: tuple[str, ...]
+
+    @staticmethod
+    def fold(facts: Any) -> Any:
+        raise NotImplementedError
+
+    def __init__(self, zone: ZoneInfo):
+        super().__init__(zone)
+        self.timeline = Timeline(self.versions, self.facts, type(self).fold, self.state)
+
+    def add_fact(
+        self,
+        event: Any,
+        conn: Connection,
+        position: int,
+        takes_effect: Any,
+        **payload: Any,
+    ) -> None:
+        """One event as a fact of its entity, taking effect on ``takes_effect`` (None: from
+        the entity's start); ``payload`` is what the fold needs of it."""
+        effective_on = takes_effect
+        payload.update(actor=event.actor, late=self.is_late(event, effective_on))
+        self.timeline.add(
+            conn,
+            event.originator_id,
+            Fact(
+                position=position,
+                version=event.originator_version,
+                kind=type(event).__name__,
+                effective_on=effective_on,
+                recorded_us=self.recorded_us(event),
+                payload=jsonable(payload),
+            ),
+        )
+
+    def end_page(self, conn: Connection) -> None:
+        self.timeline.flush(conn)
+
+    def discard_page(self) -> None:
+        self.timeline.discard()
 
 
 class Buffered:

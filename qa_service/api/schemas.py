@@ -159,14 +159,17 @@ class PlanIn(Strict):
     published_on = Day(required=True)
 
 
-class LeadIn(Strict):
+class Lead(Strict):
     initials = fields.String(required=True)
     name = free_text(required=True)
     job_title = fields.String(allow_none=True, load_default=None)
+
+
+class LeadIn(Lead):
     effective_on = effective_on()
 
 
-class RecommendationIn(Strict):
+class Recommendation(Strict):
     number = fields.Integer(required=True, strict=True)
     area = free_text(required=True)
     text = free_text(required=True)
@@ -175,6 +178,9 @@ class RecommendationIn(Strict):
     partners = texts()
     expected_outcomes = texts()
     measures_of_success = texts()
+
+
+class RecommendationIn(Recommendation):
     effective_on = effective_on()
     actions = fields.List(fields.Nested(PlanActionSpecIn), load_default=list)
 
@@ -203,21 +209,7 @@ class ImportedAction(ActionSpecIn):
     reading = fields.String(metadata={"description": "how a flawed source was read"})
 
 
-class ImportedLead(Strict):
-    initials = fields.String(required=True)
-    name = free_text(required=True)
-    job_title = fields.String(allow_none=True, load_default=None)
-
-
-class ImportedRecommendation(Strict):
-    number = fields.Integer(required=True, strict=True)
-    area = free_text(required=True)
-    text = free_text(required=True)
-    leads = fields.List(fields.String(), required=True)
-    linked_plans = texts()
-    partners = texts()
-    expected_outcomes = texts()
-    measures_of_success = texts()
+class ImportedRecommendation(Recommendation):
     actions = fields.List(fields.Nested(ImportedAction), load_default=list)
 
 
@@ -226,7 +218,7 @@ class PlanDocument(PlanIn):
     document against its source; they are accepted and not stored."""
 
     notes = fields.List(fields.String(), load_default=list)
-    leads = fields.List(fields.Nested(ImportedLead), required=True)
+    leads = fields.List(fields.Nested(Lead), required=True)
     recommendations = fields.List(fields.Nested(ImportedRecommendation), required=True)
 
 
