@@ -15,7 +15,7 @@ from events.rules import (
     AUDIT_TYPES,
     CASE_REF,
     GRADES,
-    JUDGEMENT_DOMAIN,
+    JUDGEMENT_DOMAINS,
     SERVICE_AREAS,
     Problems,
     Refused,
@@ -60,12 +60,13 @@ def check_audit_fields(problems: Problems, fields: Mapping[str, Any], today: dat
             problems.add("judgements", "must map each practice domain to a grade")
         else:
             for domain, grade in judgements.items():
-                problems.check(
-                    isinstance(domain, str) and bool(JUDGEMENT_DOMAIN.match(domain)),
-                    "judgements",
-                    f"{domain!r} is not a domain name (lower case letters and _)",
-                )
-                problems.one_of(grade, GRADES, f"judgements.{domain}")
+                if problems.check(
+                    domain in JUDGEMENT_DOMAINS,
+                    f"judgements.{domain}",
+                    f"{domain!r} is not a practice domain; the domains are: "
+                    + ", ".join(JUDGEMENT_DOMAINS),
+                ):
+                    problems.one_of(grade, GRADES, f"judgements.{domain}")
     for name in ("strengths", "improvements"):
         if name in fields:
             items = fields[name]
@@ -309,7 +310,8 @@ def record_audit(
 ) -> tuple[CaseAudit, list[Action]]:
     """Check a whole new audit and its remedial actions; return them to save together."""
     problems = Problems()
-    required = ("case_ref", "service_area", "audit_type", "audited_on", "overall_grade")
+    fields = {**fields, "audited_on": fields.get("audited_on") or today}
+    required = ("case_ref", "service_area", "audit_type", "overall_grade")
     for name in required:
         problems.check(fields.get(name) is not None, name, "is required")
     present = {k: v for k, v in fields.items() if v is not None}
@@ -321,7 +323,7 @@ def record_audit(
             "learning_week_id",
             "a learning_week audit names its learning week",
         )
-    audited_on = fields.get("audited_on") or today
+    audited_on = fields["audited_on"]
     raised = _raise_actions(
         problems,
         actions,

@@ -34,11 +34,23 @@ CLOSED_STATUSES = ("completed", "cancelled")
 RESPONDENTS = ("parent", "child", "young_person", "carer")
 FINDING_KINDS = ("strength", "improvement")
 ROLES = ("auditor", "manager", "inspector", "admin")
+# The practice domains an audit judges: PRODUCT.md's six, and three the source audit
+# tools also grade (supervision, direct work with the child, the chronology).
+JUDGEMENT_DOMAINS = (
+    "assessment",
+    "planning",
+    "voice_of_child",
+    "management_oversight",
+    "recording",
+    "visits",
+    "supervision",
+    "direct_work",
+    "chronology",
+)
 
 # A case reference is a pseudonymous case number: letters, digits and - or /,
 # with at least one digit, so that a child's name is never accepted as one.
 CASE_REF = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9/-]{2,31}$")
-JUDGEMENT_DOMAIN = re.compile(r"^[a-z][a-z_]{1,39}$")
 INITIALS = re.compile(r"^[A-Z][A-Za-z]{0,4}[0-9]?$")
 QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 

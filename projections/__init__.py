@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from projections import actions, audits, learning_weeks, plans, trail
-from projections.base import EventSource, Projection, Runner
+from projections import actions, audits, learning_weeks, plans, scratch, trail
+from projections.base import EventSource, Failure, Projection, Runner
 
 
 class ReadModels:
@@ -45,8 +46,14 @@ class ReadModels:
     def rebuild(self, names: list[str] | None = None, progress: Any = None) -> int:
         return self.runner.rebuild(names, progress)
 
-    def lag(self) -> dict[str, dict[str, int]]:
+    def retry(self, names: list[str] | None = None) -> int:
+        return self.runner.retry(names)
+
+    def lag(self) -> dict[str, dict[str, Any]]:
         return self.runner.lag()
+
+    def failures(self) -> dict[str, Failure]:
+        return self.runner.failures()
 
     # Queries.
 
@@ -77,6 +84,12 @@ class ReadModels:
         with self.engine.connect() as conn:
             return actions.actions_where(conn, as_of, known_at_us, **filters)
 
+    def owner_names(self) -> set[str]:
+        """Every action owner and plan lead's initials ever recorded."""
+        with self.engine.connect() as conn:
+            leads = conn.execute(select(plans.plan_leads.c.initials).distinct()).scalars()
+            return actions.owner_names(conn) | set(leads)
+
     def plan(self, plan_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             return plans.plan_tree(conn, plan_id, as_of, known_at_us)
@@ -88,6 +101,20 @@ class ReadModels:
     def learning_week(self, week_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             return learning_weeks.week_summary(conn, week_id, as_of, known_at_us)
+
+    def plan_list(
+        self, as_of: date, known_at_us: int, *, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        with self.engine.connect() as conn:
+            return plans.plan_summaries(conn, as_of, known_at_us, limit=limit, offset=offset)
+
+    def learning_week_list(
+        self, as_of: date, known_at_us: int, *, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        with self.engine.connect() as conn:
+            return learning_weeks.week_summaries(
+                conn, as_of, known_at_us, limit=limit, offset=offset
+            )
 
     # The trail.
 
@@ -105,12 +132,36 @@ class ReadModels:
     def trail_head(self) -> int:
         return self.runner.positions()["trail"]
 
-    def verify(self, at: Any = ()) -> trail.Verdict:
-        """Recompute the hash chain from the stored events, up to the trail's head
-        (and note the recomputed hash at each position in ``at``)."""
+    def verify(self, at: Any = (), *, read_models: bool = True) -> trail.Verdict:
+        """Recompute the hash chain from the stored events, up to the trail's head (and
+        note the recomputed hash at each position in ``at``); then, unless told not to,
+        check every read model against the events (``projections.scratch``)."""
         head = self.trail_head()
         with self.engine.connect() as conn:
-            return trail.verify(conn, self.source, head, at=at)
+            verdict = trail.verify(conn, self.source, head, at=at)
+        if not read_models or not verdict.ok:
+            return verdict  # events that fail the chain are no yardstick for read models
+        drift = self.drift()
+        return replace(verdict, ok=not drift, read_models_ok=not drift, drift=drift)
+
+    def drift(self, attempts: int = 3) -> list[scratch.Drift]:
+        """Where the stored read models differ from the events. A read model that moves
+        on while it is compared (a write meanwhile) is compared again."""
+        for _ in range(attempts):
+            positions = self.runner.positions()
+            found = scratch.drift(self.engine, self.source, self.projections, positions)
+            if not found or self.runner.positions() == positions:
+                break
+        return found
+
+    @contextmanager
+    def rebuilt(self, up_to: int) -> Iterator[ReadModels]:
+        """Every read model rebuilt from the events up to ``up_to`` in a throwaway store:
+        figures that no edit of the stored tables can reach (for inspection packs)."""
+        with scratch.scratch_engine(self.engine) as engine:
+            fresh = ReadModels(engine, scratch.UpTo(self.source, up_to), self.projections[0].zone)
+            scratch.rebuild(engine, fresh.source, fresh.projections, up_to)
+            yield fresh
 
     def plan_ids(self, as_of: date) -> list[UUID]:
         with self.engine.connect() as conn:

@@ -30,6 +30,7 @@ from sqlalchemy.types import Uuid
 
 from events import Action
 from events.rules import CLOSED_STATUSES
+from projections.audits import audit_versions
 from projections.base import TimelineProjection
 from projections.temporal import (
     Fact,
@@ -192,11 +193,35 @@ def overdue_clause(as_of: date) -> Any:
     return and_(v.due_on.is_not(None), v.due_on < as_of, v.status.not_in(CLOSED_STATUSES))
 
 
-def _columns(as_of: date) -> list[Any]:
+def case_ref_as_known(known_at_us: int) -> Any:
+    """An audit action's case reference is its audit's, as known at ``known_at``.
+
+    A correction of the audit's ``case_ref`` fixes the record from its start, so every
+    row the audit register knew at one time carries the same one; an action shows that,
+    and an answer as known before the correction still shows the old one. (The action's
+    own row keeps the reference it was raised with, as its ``Raised`` event says.)"""
+    a = audit_versions.c
+    audits_then = (
+        select(func.max(a.case_ref))
+        .where(
+            a.entity_id == action_versions.c.audit_id,
+            a.recorded_from <= known_at_us,
+            a.recorded_to > known_at_us,
+        )
+        .scalar_subquery()
+    )
+    return func.coalesce(audits_then, action_versions.c.case_ref).label("case_ref")
+
+
+def _columns(as_of: date, known_at_us: int) -> list[Any]:
     v = action_versions.c
     return [
         v.entity_id.label("id"),
-        *(getattr(v, name) for name in STATE if name not in ("owners_key", "raised_position")),
+        *(
+            case_ref_as_known(known_at_us) if name == "case_ref" else getattr(v, name)
+            for name in STATE
+            if name not in ("owners_key", "raised_position")
+        ),
         overdue_clause(as_of).label("overdue"),
     ]
 
@@ -209,7 +234,7 @@ def _row(row: Any) -> dict[str, Any]:
 
 def get_action(conn: Connection, action_id: UUID, as_of: date, known_at_us: int) -> dict | None:
     row = conn.execute(
-        select(*_columns(as_of)).where(
+        select(*_columns(as_of, known_at_us)).where(
             action_versions.c.entity_id == action_id,
             as_of_clause(action_versions, as_of, known_at_us),
         )
@@ -252,7 +277,25 @@ def actions_where(
     if audit_id is not None:
         where.append(v.audit_id == audit_id)
     total = conn.execute(select(func.count()).select_from(action_versions).where(*where)).scalar()
-    query = select(*_columns(as_of)).where(*where).order_by(v.raised_position).offset(offset)
+    query = (
+        select(*_columns(as_of, known_at_us))
+        .where(*where)
+        .order_by(v.raised_position)
+        .offset(offset)
+    )
     if limit is not None:
         query = query.limit(limit)
     return [_row(r) for r in conn.execute(query)], int(total or 0)
+
+
+def owner_names(conn: Connection) -> set[str]:
+    """Every owner any action has had, as known now (for telling a misspelt owner filter
+    from one that matches nothing on the day asked about)."""
+    decoder = json.JSONDecoder()
+    names: set[str] = set()
+    for (key,) in conn.execute(select(action_versions.c.owners_key).distinct()):
+        at = 0
+        while at < len(key):
+            name, at = decoder.raw_decode(key, at)
+            names.add(name)
+    return names

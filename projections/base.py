@@ -3,11 +3,22 @@ write each page's rows and the new tracking position in one transaction.
 
 That is what makes a projection exactly-once (a page is either all in, with its
 position, or not at all), resumable after a crash, and rebuildable from the events.
+
+One bad event must not stop the read side: if a page fails, each read model tries it
+alone, and one that still fails is taken event by event up to the event it cannot
+apply. It is then marked failed at that position, with the reason, and left there; the
+others go on, and so do writes. A failed read model is tried again now and then
+(``retry_seconds``), and at once by ``rebuild`` or ``retry``; once the cause is fixed
+it resumes from where it stopped. A database that is down is not an event's fault: such
+errors stop the catch-up without marking anything.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -22,11 +33,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     delete,
     insert,
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.types import Uuid
 
 from projections.temporal import Fact, Timeline, jsonable, micros
@@ -39,7 +53,44 @@ tracking = Table(
     Column("position", BigInteger, nullable=False),
 )
 
+failures = Table(
+    "projection_failures",
+    tracking_metadata,
+    Column("name", String(60), primary_key=True),
+    Column("position", BigInteger, nullable=False),  # the event it could not apply
+    Column("reason", Text, nullable=False),
+    Column("failed_at", BigInteger, nullable=False),  # seconds since the epoch, first failure
+    Column("tried_at", BigInteger, nullable=False),  # the latest attempt
+)
+
 PAGE_SIZE = 1000
+RETRY_SECONDS = 60
+log = logging.getLogger(__name__)
+
+# Errors of the database itself, not of an event: they stop a catch-up, marking nothing.
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A read model stopped at ``position``: the event there could not be applied."""
+
+    name: str
+    position: int
+    reason: str
+    failed_at: int
+    tried_at: int
+
+
+def describe(error: BaseException) -> str:
+    """The reason, as an operator needs it: the error's type and the database's own
+    message, never the SQL parameters (which may hold a child's personal data)."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        message = str(error.orig)
+    else:
+        message = str(error)
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    return f"{type(error).__name__}: {first[:300]}".rstrip(": ")
 
 
 class EventSource(Protocol):
@@ -265,11 +316,15 @@ class Runner:
         projections: Sequence[Projection],
         *,
         page_size: int = PAGE_SIZE,
+        retry_seconds: float = RETRY_SECONDS,
+        clock: Callable[[], float] = time.time,
     ):
         self.engine = engine
         self.source = source
         self.projections = list(projections)
         self.page_size = page_size
+        self.retry_seconds = retry_seconds
+        self.clock = clock
 
     def create_tables(self) -> None:
         tracking_metadata.create_all(self.engine)
@@ -282,49 +337,160 @@ class Runner:
         with self.engine.connect() as conn:
             return {p.name: position_of(conn, p.name) for p in self.projections}
 
+    def failures(self) -> dict[str, Failure]:
+        """The read models that stopped, by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(failures)).mappings()
+            return {
+                row["name"]: Failure(**row)
+                for row in rows
+                if row["name"] in {p.name for p in self.projections}
+            }
+
     def catch_up(self, progress: Callable[[str, int], None] | None = None) -> int:
         """Process every event not yet processed; return how many events were read."""
         done = 0
+        retrying = self._due_for_retry()
         while True:
-            count = self._page()
+            count = self._page(retrying)
             if count == 0:
                 return done
             done += count
             if progress:
                 progress("", count)
 
-    def _page(self) -> int:
-        """One page of the log, for every projection behind it, in one transaction."""
+    def retry(self, names: Iterable[str] | None = None) -> int:
+        """Try failed read models again now (all, or the named ones)."""
+        wanted = None if names is None else set(names)
+        with self.engine.begin() as conn:
+            query = update(failures).values(tried_at=0)
+            if wanted is not None:
+                query = query.where(failures.c.name.in_(wanted))
+            conn.execute(query)
+        return self.catch_up()
+
+    def _due_for_retry(self) -> set[str]:
+        now = self.clock()
+        return {
+            name
+            for name, failure in self.failures().items()
+            if now - failure.tried_at >= self.retry_seconds
+        }
+
+    def _page(self, retrying: set[str]) -> int:
+        """One page of the log, for every projection behind it, in one transaction (or,
+        if that fails, for each on its own)."""
         with self.engine.connect() as conn:
             positions = {p.name: position_of(conn, p.name) for p in self.projections}
-        start = min(positions.values(), default=0)
+            stopped = {name for (name,) in conn.execute(select(failures.c.name))}
+        active = [p for p in self.projections if p.name not in stopped or p.name in retrying]
+        if not active:
+            return 0
+        start = min(positions[p.name] for p in active)
         notifications = self.source.select_notifications(
             start, self.page_size, inclusive_of_start=False
         )
         if not notifications:
             return 0
-        events = [(n, self.source.to_domain_event(n)) for n in notifications]
-        behind = [p for p in self.projections if positions[p.name] < notifications[-1].id]
-        for projection in behind:
+        last = notifications[-1].id
+        behind = [p for p in active if positions[p.name] < last]
+        try:
+            events = [(n, self.source.to_domain_event(n)) for n in notifications]
+            self._apply(behind, events, positions, last)
+        except AlreadyProcessed:
+            return 0
+        except UNAVAILABLE:
+            raise
+        except Exception:
+            for projection in behind:
+                self._isolate(projection, notifications, positions[projection.name], last)
+        else:
+            self._cleared([p.name for p in behind if p.name in stopped])
+        for name in [p.name for p in behind]:
+            retrying.discard(name)
+        return len(notifications)
+
+    def _apply(
+        self,
+        projections: Sequence[Projection],
+        events: Sequence[tuple[Any, Any]],
+        positions: dict[str, int],
+        last: int,
+    ) -> None:
+        for projection in projections:
             projection.begin_page()
         try:
             with self.engine.begin() as conn:
-                for projection in behind:
+                for projection in projections:
                     after = positions[projection.name]
                     for notification, event in events:
                         if notification.id > after:
                             projection.process(notification, event, conn)
                     projection.end_page(conn)
-                    _save_position(conn, projection.name, after, notifications[-1].id)
-        except AlreadyProcessed:
-            for projection in behind:
-                projection.discard_page()
-            return 0
+                    _save_position(conn, projection.name, after, last)
         except BaseException:
-            for projection in behind:
+            for projection in projections:
                 projection.discard_page()
             raise
-        return len(notifications)
+
+    def _isolate(
+        self, projection: Projection, notifications: Sequence[Any], after: int, last: int
+    ) -> None:
+        """The page for one read model alone; if it fails, event by event up to the one
+        it cannot apply, which marks it failed there."""
+        try:
+            events = [(n, self.source.to_domain_event(n)) for n in notifications]
+            self._apply([projection], events, {projection.name: after}, last)
+        except AlreadyProcessed:
+            return
+        except UNAVAILABLE:
+            raise
+        except Exception:
+            pass
+        else:
+            self._cleared([projection.name])
+            return
+        for notification in notifications:
+            if notification.id <= after:
+                continue
+            try:
+                event = self.source.to_domain_event(notification)
+                self._apply(
+                    [projection], [(notification, event)], {projection.name: after}, notification.id
+                )
+            except AlreadyProcessed:
+                return
+            except UNAVAILABLE:
+                raise
+            except Exception as error:
+                self._failed(projection.name, notification.id, error)
+                return
+            after = notification.id
+        self._cleared([projection.name])
+
+    def _failed(self, name: str, position: int, error: BaseException) -> None:
+        reason = describe(error)
+        now = int(self.clock())
+        log.error("read model %s stopped at event %s: %s", name, position, reason)
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(failures)
+                .where(failures.c.name == name)
+                .values(position=position, reason=reason, tried_at=now)
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    insert(failures).values(
+                        name=name, position=position, reason=reason, failed_at=now, tried_at=now
+                    )
+                )
+
+    def _cleared(self, names: Sequence[str]) -> None:
+        if not names:
+            return
+        with self.engine.begin() as conn:
+            if conn.execute(delete(failures).where(failures.c.name.in_(names))).rowcount:
+                log.warning("read model(s) %s resumed", ", ".join(names))
 
     def rebuild(
         self, names: Iterable[str] | None = None, progress: Callable[[str, int], None] | None = None
@@ -336,15 +502,19 @@ class Runner:
             for projection in chosen:
                 projection.metadata.drop_all(conn)
                 conn.execute(delete(tracking).where(tracking.c.name == projection.name))
+                conn.execute(delete(failures).where(failures.c.name == projection.name))
             for projection in chosen:
                 projection.metadata.create_all(conn)
                 _ensure_tracked(conn, projection.name)
         runner = Runner(self.engine, self.source, chosen, page_size=self.page_size)
         return runner.catch_up(progress)
 
-    def lag(self) -> dict[str, dict[str, int]]:
+    def lag(self) -> dict[str, dict[str, Any]]:
         head = self.source.max_notification_id() or 0
-        return {
-            name: {"position": position, "lag": head - position}
-            for name, position in self.positions().items()
-        }
+        stopped = self.failures()
+        out: dict[str, dict[str, Any]] = {}
+        for name, position in self.positions().items():
+            out[name] = {"position": position, "lag": head - position}
+            if name in stopped:
+                out[name]["failed"] = stopped[name]
+        return out

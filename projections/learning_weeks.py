@@ -166,6 +166,67 @@ COMPARED = ("audits", "share_good_or_better", "feedback_count", "mean_satisfacti
             "share_knew_why_involved")  # fmt: skip
 
 
+def week_summaries(
+    conn: Connection, as_of: date, known_at_us: int, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The weeks started by ``as_of`` and recorded by ``known_at``, latest first, each with
+    its counts as of that day (the same audits and feedback its summary counts); and how
+    many there are in all."""
+    where = _as_known(weeks, as_of, known_at_us)
+    total = conn.execute(select(func.count()).select_from(weeks).where(*where)).scalar()
+    page = conn.execute(
+        select(weeks.c.week_id, weeks.c.title, weeks.c.effective_on, weeks.c.ends_on)
+        .where(*where)
+        .order_by(weeks.c.effective_on.desc(), weeks.c.position.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    ids = [row.week_id for row in page]
+    versions = dict(
+        conn.execute(
+            select(week_changes.c.week_id, func.max(week_changes.c.version))
+            .where(week_changes.c.week_id.in_(ids), week_changes.c.recorded_us <= known_at_us)
+            .group_by(week_changes.c.week_id)
+        ).all()
+    )
+    closed = dict(
+        conn.execute(
+            select(week_closures.c.week_id, week_closures.c.effective_on).where(
+                week_closures.c.week_id.in_(ids), *_as_known(week_closures, as_of, known_at_us)
+            )
+        ).all()
+    )
+    week_of = audit_versions.c.learning_week_id
+    audits = dict(
+        conn.execute(
+            select(week_of, func.count())
+            .where(week_of.in_(ids), *audit_filters(as_of, known_at_us))
+            .group_by(week_of)
+        ).all()
+    )
+    feedback = dict(
+        conn.execute(
+            select(week_feedback.c.week_id, func.count())
+            .where(week_feedback.c.week_id.in_(ids), *_as_known(week_feedback, as_of, known_at_us))
+            .group_by(week_feedback.c.week_id)
+        ).all()
+    )
+    items = [
+        {
+            "id": row.week_id,
+            "version": versions.get(row.week_id),
+            "title": row.title,
+            "starts_on": row.effective_on,
+            "ends_on": row.ends_on,
+            "closed_on": closed.get(row.week_id),
+            "audits": audits.get(row.week_id, 0),
+            "feedback_count": feedback.get(row.week_id, 0),
+        }
+        for row in page
+    ]
+    return items, int(total or 0)
+
+
 def week_summary(
     conn: Connection, week_id: UUID, as_of: date, known_at_us: int
 ) -> dict[str, Any] | None:

@@ -20,13 +20,15 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    case,
     func,
     select,
 )
 
 from events import ImprovementPlan
-from projections.actions import actions_where
+from projections.actions import action_versions, actions_where, overdue_clause
 from projections.base import FactsProjection, facts_of, versions_of
+from projections.temporal import as_of_clause
 
 metadata = MetaData()
 
@@ -208,6 +210,68 @@ _RECOMMENDATION_FIELDS = (
     "number", "area", "text", "leads", "linked_plans", "partners", "expected_outcomes",
     "measures_of_success", "effective_on",
 )  # fmt: skip
+
+
+def plan_summaries(
+    conn: Connection, as_of: date, known_at_us: int, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The plans published by ``as_of`` and recorded by ``known_at``, newest first, each
+    with its counts as of that day; and how many there are in all. The counts come from a
+    few grouped queries over the page's plans, not a plan tree each."""
+    where = _as_known(plans, as_of, known_at_us)
+    total = conn.execute(select(func.count()).select_from(plans).where(*where)).scalar()
+    page = conn.execute(
+        select(plans.c.plan_id, plans.c.title, plans.c.source, plans.c.effective_on)
+        .where(*where)
+        .order_by(plans.c.effective_on.desc(), plans.c.position.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    ids = [row.plan_id for row in page]
+    versions = dict(
+        conn.execute(
+            select(plan_changes.c.plan_id, func.max(plan_changes.c.version))
+            .where(plan_changes.c.plan_id.in_(ids), plan_changes.c.recorded_us <= known_at_us)
+            .group_by(plan_changes.c.plan_id)
+        ).all()
+    )
+    recommendations = dict(
+        conn.execute(
+            select(plan_recommendations.c.plan_id, func.count())
+            .where(
+                plan_recommendations.c.plan_id.in_(ids),
+                *_as_known(plan_recommendations, as_of, known_at_us),
+            )
+            .group_by(plan_recommendations.c.plan_id)
+        ).all()
+    )
+    v = action_versions.c
+    counts = {
+        plan_id: {"actions": n, "completed": int(completed or 0), "overdue": int(overdue or 0)}
+        for plan_id, n, completed, overdue in conn.execute(
+            select(
+                v.plan_id,
+                func.count(),
+                func.sum(case((v.status == "completed", 1), else_=0)),
+                func.sum(case((overdue_clause(as_of), 1), else_=0)),
+            )
+            .where(v.plan_id.in_(ids), as_of_clause(action_versions, as_of, known_at_us))
+            .group_by(v.plan_id)
+        )
+    }
+    items = [
+        {
+            "id": row.plan_id,
+            "version": versions.get(row.plan_id),
+            "title": row.title,
+            "source": row.source,
+            "published_on": row.effective_on,
+            "recommendations": recommendations.get(row.plan_id, 0),
+            "counts": counts.get(row.plan_id, {"actions": 0, "completed": 0, "overdue": 0}),
+        }
+        for row in page
+    ]
+    return items, int(total or 0)
 
 
 def published_on(conn: Connection, plan_id: UUID, known_at_us: int) -> date | None:

@@ -5,7 +5,9 @@ The chain: for each stored event, ``content`` = SHA-256 of its stored bytes (ori
 id, version, topic and state), and ``chain`` = SHA-256 of the previous chain hash, the
 event's position in the log and its content hash. The trail projection stores both for
 every position; ``verify`` recomputes them from the events table itself and reports the
-first position where the log and the chain disagree, and how.
+first position where the log and the chain disagree, and how. Whatever a person with
+access to the database puts in the events table (a value of another type, a NULL,
+truncated bytes), verification answers with a position, never with a crash.
 """
 
 from __future__ import annotations
@@ -72,8 +74,16 @@ trail = Table(
 )
 
 
+class Unreadable(ValueError):
+    """A stored event is not of the kind the log stores (its state is not bytes)."""
+
+
 def content_hash(originator_id: Any, version: int, topic: str, state: bytes) -> str:
     """SHA-256 of an event's stored bytes, wherever it stands in the log."""
+    if not isinstance(state, bytes | bytearray | memoryview):
+        # bytes() would turn a number into that many zero bytes, and fail on text.
+        kind = {type(None): "missing (NULL)", str: "text", int: "a number"}
+        raise Unreadable(f"its state is {kind.get(type(state), type(state).__name__)}, not bytes")
     head = f"{originator_id}\n{version}\n{topic}\n".encode()
     return hashlib.sha256(head + bytes(state)).hexdigest()
 
@@ -263,15 +273,21 @@ class TrailProjection(Projection):
 
 @dataclass(frozen=True)
 class Verdict:
-    ok: bool
+    ok: bool  # the chain holds, and every read model checked matches the events
     count: int
     head_position: int
     head_hash: str
     unchained: int = 0  # events newer than the chain (the trail has not caught up yet)
-    position: int | None = None
+    position: int | None = None  # the chain's first failure
     problem: str | None = None  # altered, missing, reordered, inserted
     detail: str | None = None
     hashes_at: dict[int, str] = field(default_factory=dict)  # recomputed, where asked
+    read_models_ok: bool | None = None  # None: not checked (or the chain already failed)
+    drift: list[Any] = field(default_factory=list)  # projections.scratch.Drift, if any
+
+    @property
+    def chain_ok(self) -> bool:
+        return self.problem is None
 
 
 def _stored(conn: Connection, head: int) -> Iterator[Any]:
@@ -305,10 +321,25 @@ def verify(
 
     row = next(stored, None)
     start: int | None = None  # from the very start, even a position 0 or below
+    size = page_size
     while True:
-        notifications = source.select_notifications(
-            start, page_size, inclusive_of_start=False, stop=head
-        )
+        try:
+            notifications = source.select_notifications(
+                start, size, inclusive_of_start=False, stop=head
+            )
+        except Exception as error:  # a stored value the log cannot even read back
+            if size > 1:
+                size = 1  # read one event at a time, to find which
+                continue
+            source.max_notification_id()  # raises again if the store itself is down
+            # The unreadable event stands where the trail says the next one is.
+            position = row.position if row is not None else (start or 0) + 1
+            return fail(
+                position,
+                "altered",
+                f"the stored event at position {position} was changed: it cannot be read "
+                f"({type(error).__name__})",
+            )
         if not notifications:
             break
         for n in notifications:
@@ -323,7 +354,12 @@ def verify(
                     "inserted",
                     f"an event at position {n.id} was never in the chain",
                 )
-            content = notification_content(n)
+            try:
+                content = notification_content(n)
+            except Unreadable as error:
+                return fail(
+                    n.id, "altered", f"the stored event at position {n.id} was changed: {error}"
+                )
             if content != row.content_hash:
                 elsewhere = conn.execute(
                     select(trail.c.position).where(trail.c.content_hash == content).limit(1)

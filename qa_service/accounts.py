@@ -7,9 +7,12 @@ same database as the events.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -25,12 +28,16 @@ from sqlalchemy import (
     Table,
     delete,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from events.rules import ROLES
+from projections.temporal import micros
+from projections.trail import trail
 
 metadata = MetaData()
 
@@ -54,6 +61,7 @@ idempotency_keys = Table(
     Column("headers", JSON),
     Column("body", LargeBinary),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(200)),  # host:pid:start of the process handling it
     PrimaryKeyConstraint("user_name", "key"),
 )
 
@@ -146,14 +154,43 @@ class IdempotencyKeyReused(Exception):
     pass
 
 
-class IdempotencyStore:
-    """The first answer to each (user, key); a retry gets it back and writes nothing."""
+STALE_CLAIM_AFTER = timedelta(minutes=5)
 
-    def __init__(self, engine: Engine):
+
+class IdempotencyStore:
+    """The first answer to each (user, key); a retry gets it back and writes nothing.
+
+    A claim stays "in flight" (no answer stored) only if the server died mid-request: a
+    failure on our side releases it at once. While the first request may still be running,
+    a retry is refused (409), since running both could record the thing twice. After
+    ``stale_after`` (5 minutes) no request can still be running (gunicorn restarts a worker
+    that is silent for 30 s, and a wait for a lock gives up after 30 s), so the claim is
+    stale. So is a claim whose process, on this host, no longer runs (the claim names it:
+    host, pid and start time): its request cannot be running, so a retry need not wait.
+    A retry takes a stale claim over and runs, if nothing was written for it: no event by
+    that user has been recorded since the claim was made (the trail says who recorded
+    what). If one has, the first request may have been saved, and the retry is refused
+    for good, with a message that says to look and, if it is not there, to use a new key.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        stale_after: timedelta = STALE_CLAIM_AFTER,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.engine = engine
+        self.stale_after = stale_after
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def _now(self) -> datetime:
+        """In UTC, as stored (SQLite keeps the wall time and drops the zone)."""
+        return self.clock().astimezone(UTC)
 
     def claim(self, user: str, key: str, fingerprint: str) -> StoredResponse | None:
-        """None if this request is the first with the key: handle it, then ``complete``."""
+        """None if this request is the first with the key (or takes over a stale claim):
+        handle it, then ``complete``."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -161,7 +198,8 @@ class IdempotencyStore:
                         user_name=user,
                         key=key,
                         fingerprint=fingerprint,
-                        created_at=datetime.now(UTC),
+                        created_at=self._now(),
+                        claimed_by=this_process(),
                     )
                 )
             return None
@@ -178,11 +216,50 @@ class IdempotencyStore:
                 "this Idempotency-Key was already used for a different request"
             )
         if row.status_code is None:
-            raise IdempotencyKeyInUse(
-                "a request with this Idempotency-Key is still being handled (or was "
-                "interrupted): read the record to see whether it was saved"
-            )
+            self._take_over(user, key, row.created_at, row.claimed_by)
+            return None
         return StoredResponse(row.status_code, dict(row.headers or {}), row.body or b"")
+
+    def _take_over(self, user: str, key: str, claimed_at: datetime, claimed_by: str | None) -> None:
+        """Take a claim left in flight, if it is stale (or the process that made it is
+        gone) and nothing was written for it; else refuse, saying why."""
+        since = claimed_at if claimed_at.tzinfo else claimed_at.replace(tzinfo=UTC)
+        usable_from = since + self.stale_after
+        if self._now() < usable_from and not process_gone(claimed_by):
+            minutes = round(self.stale_after.total_seconds() / 60)
+            raise IdempotencyKeyInUse(
+                "a request with this Idempotency-Key is still being handled: read the "
+                "record to see whether it was saved. If that request was interrupted, the "
+                f"key can be used again from {usable_from:%Y-%m-%d %H:%M:%S} UTC "
+                f"({minutes} minutes after it was sent)"
+            )
+        with self.engine.begin() as conn:
+            written = conn.execute(
+                select(trail.c.position)
+                .where(trail.c.actor == user, trail.c.recorded_us >= micros(since))
+                .limit(1)
+            ).first()
+            if written is None:
+                taken = conn.execute(
+                    update(idempotency_keys)
+                    .where(
+                        idempotency_keys.c.user_name == user,
+                        idempotency_keys.c.key == key,
+                        idempotency_keys.c.status_code.is_(None),
+                        idempotency_keys.c.created_at == claimed_at,
+                    )
+                    .values(created_at=self._now(), claimed_by=this_process())
+                )
+                if taken.rowcount == 1:
+                    return
+                raise IdempotencyKeyInUse(
+                    "a retry with this Idempotency-Key is being handled at this moment"
+                )
+        raise IdempotencyKeyInUse(
+            "a request with this Idempotency-Key was interrupted and may have been saved "
+            "(you have recorded something since it was sent): read the record to see; if "
+            "it is not there, send the request again with a new Idempotency-Key"
+        )
 
     def complete(self, user: str, key: str, response: StoredResponse) -> None:
         with self.engine.begin() as conn:
@@ -206,8 +283,41 @@ class IdempotencyStore:
             )
 
 
+def _process_start(pid: int) -> str | None:
+    """When a process started (Linux clock ticks since boot), so a reused pid is told
+    apart; None where /proc cannot say."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def this_process() -> str:
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid) or ''}"
+
+
+def process_gone(claimed_by: str | None) -> bool:
+    """Is the process that claimed a key certainly gone (this host, and that process no
+    longer runs)? Then its request is not being handled, and a retry need not wait."""
+    if not claimed_by:
+        return False
+    host, _, rest = claimed_by.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit() or not started:
+        return False
+    if not os.path.isdir("/proc/self"):
+        return False
+    return _process_start(int(pid_text)) != started
+
+
 def create_tables(engine: Engine) -> None:
     metadata.create_all(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("qa_idempotency_keys")}
+    if "claimed_by" not in columns:  # a database made before the column existed
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE qa_idempotency_keys ADD COLUMN claimed_by VARCHAR(200)"))
 
 
 __all__: list[Any] = ["Accounts", "IdempotencyStore", "StoredResponse", "User", "create_tables"]

@@ -8,8 +8,9 @@ import swagger_ui_bundle
 from flask import Flask, send_from_directory
 from flask_smorest import Api
 
-from qa_service.api import actions, audits, health, learning_weeks, plans, trail
+from qa_service.api import actions, audits, headers, health, learning_weeks, plans, trail
 from qa_service.api.http import install
+from qa_service.api.openapi import ErrorResponses
 from qa_service.service import Service, build_service
 from qa_service.settings import Settings
 
@@ -50,9 +51,13 @@ def create_app(
     app.extensions["qa_service"] = svc
 
     api = Api(app)
+    api.DEFAULT_ERROR_RESPONSE_NAME = None  # every answer is listed (qa_service.api.openapi)
+    api.spec.plugins.append(ErrorResponses())
+    api.spec.plugins[-1].init_spec(api.spec)
     for module in (audits, actions, plans, learning_weeks, trail, health):
         api.register_blueprint(module.blp)
     install(app)
+    headers.install(app)
 
     @app.get("/api/docs/static/<path:filename>")
     def swagger_static(filename: str):  # type: ignore[no-untyped-def]

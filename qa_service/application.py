@@ -7,6 +7,7 @@ events, and saves everything it touched in one atomic ``save()``.
 from __future__ import annotations
 
 import fcntl
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -98,6 +99,9 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+log = logging.getLogger(__name__)
+
+
 class QALog(Application[UUID]):
     """Commands and reads of the QA log. Built by ``build_service`` in the composition root."""
 
@@ -133,6 +137,15 @@ class QALog(Application[UUID]):
     def catch_up(self) -> None:
         with self._writer():
             self._after_write()
+
+    def _follow(self) -> None:
+        """Catch the read models up after a write that is already saved: if that fails
+        (the database went away), the write still stands and must not look failed, or
+        a client would send it again; the next write or the worker catches up."""
+        try:
+            self._after_write()
+        except Exception as error:  # noqa: BLE001
+            log.error("catching up after a write failed: %s", type(error).__name__)
 
     @contextmanager
     def projections_deferred(self) -> Iterator[None]:
@@ -179,7 +192,7 @@ class QALog(Application[UUID]):
                 with self._writer(), recording_clock(self._clock):
                     result = command()
                     if not self._deferring:
-                        self._after_write()
+                        self._follow()
                     return result
             except IntegrityError:
                 if attempt == attempts - 1:
@@ -661,7 +674,8 @@ class QALog(Application[UUID]):
     # Actions.
 
     def raise_action(self, actor: Actor, fields: Mapping[str, Any]) -> UUID:
-        """A new action on a plan recommendation or on a case audit."""
+        """A new action on a plan recommendation (a manager) or on a case audit (the
+        auditor who recorded it, or a manager): an auditor answers for their own audits."""
 
         if fields.get("plan_id") is not None and actor.role != "manager":
             raise Forbidden("only a manager may raise an action on an improvement plan")
@@ -683,6 +697,11 @@ class QALog(Application[UUID]):
                 self.save(plan, action)
                 return action.id
             audit = self._get_referenced(CaseAudit, fields["audit_id"], "audit_id")
+            if actor.role == "auditor" and audit.auditor != actor.name:
+                raise Forbidden(
+                    "an auditor may raise actions only on their own audits; this audit was "
+                    f"recorded by {audit.auditor}: ask them or a manager to raise it"
+                )
             action = Action.raise_action(
                 id=uuid4(),
                 origin="audit",

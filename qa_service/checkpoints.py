@@ -26,7 +26,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, Text, insert, select
 
 from qa_service.accounts import metadata
+from qa_service.application import NotFound
+from qa_service.exports import trail_csv
 from qa_service.pack_verify import canonical
+from qa_service.queries import Queries
 from qa_service.settings import Settings
 
 checkpoints = Table(
@@ -96,7 +99,7 @@ def signer(settings: Settings) -> Signer:
 
 def issue_checkpoint(svc: Any) -> dict[str, Any]:
     """Verify the chain, then sign its head (position, hash, time) and keep the result."""
-    verdict = svc.reads.verify()
+    verdict = svc.reads.verify(read_models=False)  # what is signed is the chain alone
     if not verdict.ok:
         raise ValueError(
             f"the chain does not verify at position {verdict.position} ({verdict.problem}): "
@@ -151,14 +154,23 @@ def check_checkpoints(svc: Any, hashes_at: dict[int, str]) -> list[str]:
     return problems
 
 
-def export_pack(svc: Any, as_of: date) -> bytes:
+def export_pack(
+    svc: Any, as_of: date, known_at: datetime | None = None, *, pack_name: str | None = None
+) -> bytes:
     """A zip for an inspector: the events and the trail up to the chain's head, the plans'
-    status and the audit register as of ``as_of``, a signed checkpoint over all of it, and
-    the verifier."""
-    verdict = svc.reads.verify()
+    status and the audit register as of ``as_of`` (as known at ``known_at``, or as known
+    now), a signed checkpoint over all of it, and the verifier.
+
+    The trail, the plan status and the register come from read models rebuilt from the
+    verified events in a scratch store, not from the service's tables: an edit of those
+    tables, which the chain cannot see, must not reach a pack that says VERIFIED."""
+    verdict = svc.reads.verify(read_models=False)
     if not verdict.ok:
         raise ValueError(f"the chain does not verify at position {verdict.position}")
     head = verdict.head_position
+    if known_at is not None and known_at.tzinfo is None:
+        known_at = known_at.replace(tzinfo=svc.queries.zone)  # local time, as in the API
+    key = signer(svc.settings)
     files: dict[str, bytes] = {}
 
     lines = []
@@ -183,23 +195,27 @@ def export_pack(svc: Any, as_of: date) -> bytes:
             )
         start = page[-1].id
     files["events.jsonl"] = ("\n".join(lines) + "\n").encode()
+    files.update(_read_from_events(svc, head, as_of, known_at))
+    files["verify_pack.py"] = verifier_source()
+    known = (
+        f"as known at {known_at.isoformat()}"
+        if known_at
+        else f"as known when the pack was made (every event up to {head})"
+    )
+    files["README.txt"] = README.format(
+        as_of=as_of.isoformat(),
+        known=known,
+        head=head,
+        pack=pack_name or f"qa-pack-{as_of.isoformat()}.zip",
+        public_key=key.public_path.name,
+    ).encode()
 
-    from qa_service.api.trail import _csv
-
-    files["trail.csv"] = "".join(_csv(svc.queries.trail_rows(up_to=head))).encode()
-    plans = [_json(svc.queries.plan(plan_id, as_of=as_of)) for plan_id in svc.reads.plan_ids(as_of)]
-    files["plan_status.json"] = json.dumps(plans, indent=1, default=str).encode()
-    register = svc.queries.audits(as_of=as_of, page_size=10**9)
-    files["audit_register.json"] = json.dumps(_json(register), indent=1, default=str).encode()
-    files["verify_pack.py"] = resources.files("qa_service").joinpath("pack_verify.py").read_bytes()
-    files["README.txt"] = README.format(as_of=as_of.isoformat(), head=head).encode()
-
-    key = signer(svc.settings)
     signed = {
         "position": head,
         "head_hash": verdict.head_hash,
         "count": verdict.count,
         "as_of": as_of.isoformat(),
+        "known_at": known_at.isoformat() if known_at else None,
         "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
     }
@@ -212,24 +228,55 @@ def export_pack(svc: Any, as_of: date) -> bytes:
     return buffer.getvalue()
 
 
+def _read_from_events(
+    svc: Any, head: int, as_of: date, known_at: datetime | None
+) -> dict[str, bytes]:
+    """The trail, every plan's status tree and the audit register, as read models rebuilt
+    from the events up to ``head`` give them."""
+    with svc.reads.rebuilt(head) as fresh:
+        queries = Queries(fresh, svc.queries.zone, svc.log.today)
+        trail = "".join(trail_csv(queries.trail_rows(up_to=head)))
+        plans = []
+        for plan_id in fresh.plan_ids(as_of):
+            try:
+                plans.append(queries.plan(plan_id, as_of=as_of, known_at=known_at))
+            except NotFound:  # published by as_of, but recorded after known_at
+                continue
+        register = queries.audits(as_of=as_of, known_at=known_at, page_size=10**9)
+    return {
+        "trail.csv": trail.encode(),
+        "plan_status.json": json.dumps(_json(plans), indent=1, default=str).encode(),
+        "audit_register.json": json.dumps(_json(register), indent=1, default=str).encode(),
+    }
+
+
+def verifier_source() -> bytes:
+    """``verify_pack.py``: in every pack, and beside it where the service writes one."""
+    return resources.files("qa_service").joinpath("pack_verify.py").read_bytes()
+
+
 def _json(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
 README = """QA log inspection pack
 
-As of {as_of}; the record up to event {head}.
+The record up to event {head}.
+The plan status and the audit register are as of {as_of}, {known}.
+They and the trail were rebuilt from the events in this pack, not copied from the
+service's tables.
 
   events.jsonl         every stored event, in log order, exactly as stored (base64 state)
   trail.csv            the same events for people: who, when recorded, when effective, why
   plan_status.json     each improvement plan's status tree as of {as_of}
   audit_register.json  the audit register and grade distributions as of {as_of}
   checkpoint.json      the signed checkpoint: the chain's head and every file's SHA-256
-  verify_pack.py       the verifier
+  verify_pack.py       the verifier (the service also writes it beside the pack)
 
-To verify, with the service's public key (qa-signing-key.pub) obtained from the service
-by a separate channel, not from this pack:
+To verify, put the pack, verify_pack.py and the service's public key in one folder (the
+key is {public_key}, obtained from the service by a separate channel, not from this
+pack), and there run:
 
   pip install cryptography
-  python verify_pack.py THIS-PACK.zip qa-signing-key.pub
+  python verify_pack.py {pack} {public_key}
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -140,30 +140,43 @@ def demo(seed: int, until: str) -> None:
 
 @main.command()
 def verify() -> None:
-    """Recompute the hash chain over the stored events; check every signed checkpoint."""
+    """Recompute the hash chain over the stored events, check every signed checkpoint, and
+    check every read model against a rebuild of it from the events."""
     from qa_service.checkpoints import check_checkpoints, stored_checkpoints
 
     svc = _service()
     try:
-        svc.log.catch_up()
+        try:
+            svc.log.catch_up()
+        except Exception as error:  # an event the read models cannot take: verify says where
+            click.echo(
+                f"The read models could not catch up ({type(error).__name__}); "
+                "verifying what they hold.",
+                err=True,
+            )
         positions = [c["signed"]["position"] for c in stored_checkpoints(svc)]
         verdict = svc.reads.verify(at=positions)
-        problems = check_checkpoints(svc, verdict.hashes_at) if verdict.ok else []
+        problems = check_checkpoints(svc, verdict.hashes_at) if verdict.chain_ok else []
     finally:
         svc.close()
-    if not verdict.ok:
+    if not verdict.chain_ok:
         click.echo(
             f"NOT OK: {verdict.problem} at position {verdict.position}: {verdict.detail} "
             f"({verdict.count} events verified before it)."
         )
         raise SystemExit(1)
+    problems += [str(drift) for drift in verdict.drift]
     for problem in problems:
         click.echo(f"NOT OK: {problem}")
     if problems:
         raise SystemExit(1)
+    newer = (
+        f"; {verdict.unchained} newer event(s) not in the chain yet" if verdict.unchained else ""
+    )
     click.echo(
         f"OK: {verdict.count} events verified, head position {verdict.head_position}, head hash "
-        f"{verdict.head_hash}; {len(positions)} signed checkpoint(s) hold."
+        f"{verdict.head_hash}; {len(positions)} signed checkpoint(s) hold; every read model "
+        f"matches the events{newer}."
     )
 
 
@@ -190,31 +203,49 @@ def checkpoint() -> None:
 @click.option(
     "--as-of", "as_of", required=True, help="the date the plan status and register are for"
 )
+@click.option(
+    "--known-at",
+    "known_at",
+    default=None,
+    help="as known at this time (ISO 8601; local time without a zone); default: now",
+)
 @click.option("--out", default=None, help="the zip to write (default qa-pack-DATE.zip)")
-def export_pack_command(as_of: str, out: str | None) -> None:
-    """Write an inspection pack that can be verified offline with the public key."""
+def export_pack_command(as_of: str, known_at: str | None, out: str | None) -> None:
+    """Write an inspection pack, and verify_pack.py beside it, to verify offline with the
+    public key."""
     from datetime import date
+    from pathlib import Path
 
-    from qa_service.checkpoints import export_pack, signer
+    from qa_service.checkpoints import export_pack, signer, verifier_source
 
     try:
         day = date.fromisoformat(as_of)
     except ValueError:
         raise click.BadParameter(f"{as_of!r} is not a date: write it as YYYY-MM-DD") from None
+    try:
+        moment = datetime.fromisoformat(known_at) if known_at else None
+    except ValueError:
+        raise click.BadParameter(
+            f"{known_at!r} is not a time: write it as YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
+        ) from None
+    path = Path(out or f"qa-pack-{day.isoformat()}.zip")
     svc = _service()
     try:
         svc.log.catch_up()
         try:
-            data = export_pack(svc, day)
+            data = export_pack(svc, day, moment, pack_name=path.name)
         except ValueError as error:
             raise click.ClickException(str(error)) from None
         public = signer(svc.settings).public_path
     finally:
         svc.close()
-    path = out or f"qa-pack-{day.isoformat()}.zip"
-    with open(path, "wb") as handle:
-        handle.write(data)
-    click.echo(f"Wrote {path}. Verify it with: python verify_pack.py {path} {public}")
+    path.write_bytes(data)
+    verifier = path.with_name("verify_pack.py")
+    verifier.write_bytes(verifier_source())
+    click.echo(
+        f"Wrote {path} and, beside it, {verifier}. Give an inspector both, and the public key "
+        f"{public} by a separate channel. Verify it with: python {verifier} {path} {public}"
+    )
 
 
 @main.group()
@@ -252,13 +283,44 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
 
 @projections.command("status")
 def projections_status() -> None:
-    """Each read model's position in the event log and how far behind it is."""
+    """Each read model's position in the event log, how far behind it is, and any that has
+    stopped at an event it cannot apply (then the exit status is 1)."""
     svc = _service()
     try:
-        for name, where in svc.reads.lag().items():
-            click.echo(f"{name:16} position {where['position']:>9}   behind by {where['lag']}")
+        stopped = _report_positions(svc)
     finally:
         svc.close()
+    if stopped:
+        raise SystemExit(1)
+
+
+def _report_positions(svc: Any) -> bool:
+    stopped = False
+    for name, where in svc.reads.lag().items():
+        line = f"{name:16} position {where['position']:>9}   behind by {where['lag']}"
+        failure = where.get("failed")
+        if failure is not None:
+            stopped = True
+            since = datetime.fromtimestamp(failure.failed_at, UTC).isoformat(timespec="seconds")
+            line += f"   STOPPED at event {failure.position} since {since}: {failure.reason}"
+        click.echo(line)
+    return stopped
+
+
+@projections.command("retry")
+@click.argument("names", nargs=-1)
+def projections_retry(names: tuple[str, ...]) -> None:
+    """Try stopped read models (all, or those NAMEd) again now, e.g. after an upgrade that
+    fixes the cause; they are also tried again by themselves every minute."""
+    svc = _service()
+    try:
+        with svc.log.writer():
+            svc.reads.retry(list(names) or None)
+        stopped = _report_positions(svc)
+    finally:
+        svc.close()
+    if stopped:
+        raise SystemExit(1)
 
 
 @projections.command("run")

@@ -140,9 +140,10 @@ class History:
         late_by: int = 0,
         hour: int = 10,
         entity: Hashable = None,
-    ) -> None:
+    ) -> bool:
         """Record ``run`` on ``day`` (or ``late_by`` days after it: a late entry). Steps
-        about one ``entity`` are recorded in the order they are planned."""
+        about one ``entity`` are recorded in the order they are planned. False if it falls
+        after ``until`` and is left out, so the summary counts only what is stored."""
         recorded = self.moment(day + timedelta(days=late_by), hour)
         if entity is not None:
             previous = self.cursor.get(entity)
@@ -150,10 +151,11 @@ class History:
                 recorded = previous + timedelta(minutes=1)
             self.cursor[entity] = recorded
         if recorded.date() > self.until:
-            return
+            return False
         if recorded.date() > day:
             self.summary.late_entries += 1
         self.steps.append(Step(recorded, len(self.steps), run))
+        return True
 
     def maybe_late(self, chance: float, low: int = 2, high: int = 25) -> int:
         return self.rng.randint(low, high) if self.rng.random() < chance else 0
@@ -261,10 +263,10 @@ class History:
                 "impact_data": "Audit findings and performance scorecard for the quarter.",
                 "effective_on": when,
             }
-            self.at(
+            if self.at(
                 when, lambda fields=fields: self.log.record_review(MANAGER, plan_id, fields=fields)
-            )
-            self.summary.reviews += 1
+            ):
+                self.summary.reviews += 1
 
     def status(self, action_id: UUID, value: str, effective: date, reason: str | None = None):  # type: ignore[no-untyped-def]
         return lambda: self.log.change_action_status(
@@ -336,8 +338,8 @@ class History:
         def record() -> None:
             holder["id"] = self.log.record_audit(auditor, fields, actions)
 
-        self.at(day, record, late_by=late, entity=holder["key"])
-        self.summary.audits += 1
+        if self.at(day, record, late_by=late, entity=holder["key"]):
+            self.summary.audits += 1
         recorded = day + timedelta(days=late)
         if self.rng.random() < 0.3:
             self.moderation(holder, recorded, grade)
@@ -374,8 +376,8 @@ class History:
                 effective_on=when, actions=actions,
             )  # fmt: skip
 
-        self.at(when, moderate, entity=holder["key"])
-        self.summary.moderations += 1
+        if self.at(when, moderate, entity=holder["key"]):
+            self.summary.moderations += 1
 
     def complete_remedial(
         self, holder: dict[str, UUID], recorded: date, actions: list[dict[str, Any]]
@@ -434,18 +436,18 @@ class History:
             )
             self.summary.learning_week_ids.append(holder["id"])
 
-        self.at(starts_on, open_week, hour=8)
-        self.summary.learning_weeks += 1
+        if self.at(starts_on, open_week, hour=8):
+            self.summary.learning_weeks += 1
         days = [starts_on + timedelta(days=i) for i in range((ends_on - starts_on).days + 1)]
         for grade in _grades_for(spec, rng):
             day = rng.choice(days)
             auditor = rng.choice(AUDITORS)
             fields = self.audit_fields(day, "learning_week", grade)
             actions = self.remedial(day) if grade == "inadequate" else []
-            self.at(day, lambda f=fields, a=actions, who=auditor: self.log.record_audit(
+            if self.at(day, lambda f=fields, a=actions, who=auditor: self.log.record_audit(
                 who, {**f, "learning_week_id": holder["id"]}, a
-            ), hour=11)  # fmt: skip
-            self.summary.audits += 1
+            ), hour=11):  # fmt: skip
+                self.summary.audits += 1
         for score, knew in _feedback_for(spec, rng):
             day = rng.choice(days)
             self.at(day, self.feedback(holder, score, knew, day), hour=14)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Verify an inspection pack offline, with nothing but the pack and the public key.
 
-    python verify_pack.py qa-pack-2019-12-31.zip qa-signing-key.pub
+    python verify_pack.py qa-pack-2019-12-31.zip qa.sqlite3-signing-key.pub
 
 Needs Python 3.9+ and the ``cryptography`` package (``pip install cryptography``).
 It checks that:
@@ -94,10 +94,11 @@ def main(argv: list[str]) -> int:
         return 1
     with zipfile.ZipFile(argv[1]) as pack:
         signed = json.loads(pack.read("checkpoint.json"))["signed"]
+    known = f", as known at {signed['known_at']}" if signed.get("known_at") else ""
     print(
         f"VERIFIED: {signed['count']} events up to position {signed['position']}, head hash "
         f"{signed['head_hash']}, signed at {signed['issued_at']}; the plan status and audit "
-        f"register are as of {signed['as_of']}."
+        f"register are as of {signed['as_of']}{known}."
     )
     return 0
 

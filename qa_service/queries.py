@@ -6,6 +6,7 @@ This is where an access log of who read which case will sit.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date, datetime
@@ -13,9 +14,28 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from events import InvalidInput
 from projections import ReadModels
+from projections.base import Failure
 from projections.temporal import NEVER, from_micros, micros
 from qa_service.application import NotFound
+
+
+class BadQuery(InvalidInput):
+    """A query parameter that is well formed but cannot mean what was asked (422)."""
+
+
+class ReadModelStopped(Exception):
+    """The read model that would answer has stopped at an event it could not apply: its
+    answer would be silently out of date, so there is none (503)."""
+
+    def __init__(self, failure: Failure):
+        self.failure = failure
+        super().__init__(
+            f"the read model '{failure.name}' stopped at event {failure.position} "
+            f"({failure.reason}), so its answers would be out of date; the service's "
+            "operator can see it with 'qa-service projections status'"
+        )
 
 
 class Queries:
@@ -35,6 +55,12 @@ class Queries:
             known_us = micros(known_at)
         return as_of or self._today(), known_us
 
+    def _working(self, *names: str) -> None:
+        stopped = self.reads.failures()
+        for name in names:
+            if name in stopped:
+                raise ReadModelStopped(stopped[name])
+
     @staticmethod
     def _missing(kind: str, id: UUID, as_of: date, known_at: datetime | None) -> NotFound:  # noqa: A002
         error = NotFound(kind, id)
@@ -44,6 +70,7 @@ class Queries:
 
     def audit(self, audit_id: UUID, as_of: date | None = None, known_at: datetime | None = None):  # type: ignore[no-untyped-def]
         day, known_us = self.when(as_of, known_at)
+        self._working("audits", "actions")
         audit = self.reads.audit(audit_id, day, known_us)
         if audit is None:
             raise self._missing("audit", audit_id, day, known_at)
@@ -60,6 +87,7 @@ class Queries:
         **filters: Any,
     ) -> dict[str, Any]:
         day, known_us = self.when(as_of, known_at)
+        self._working("audits")
         items, total, distribution = self.reads.audits(
             day, known_us, limit=page_size, offset=(page - 1) * page_size, **filters
         )
@@ -76,6 +104,7 @@ class Queries:
 
     def action(self, action_id: UUID, as_of: date | None = None, known_at: datetime | None = None):  # type: ignore[no-untyped-def]
         day, known_us = self.when(as_of, known_at)
+        self._working("actions", "audits")
         action = self.reads.action(action_id, day, known_us)
         if action is None:
             raise self._missing("action", action_id, day, known_at)
@@ -91,13 +120,29 @@ class Queries:
         **filters: Any,
     ) -> dict[str, Any]:
         day, known_us = self.when(as_of, known_at)
+        self._working("actions", "audits")
+        if filters.get("owner") is not None:
+            self._check_owner(filters["owner"])
         items, total = self.reads.actions(
             day, known_us, limit=page_size, offset=(page - 1) * page_size, **filters
         )
         return {"as_of": day, "page": page, "page_size": page_size, "total": total, "items": items}
 
+    def _check_owner(self, owner: str) -> None:
+        """An owner no action or plan has ever named is a typo, not an empty answer."""
+        known = self.reads.owner_names()
+        if owner in known:
+            return
+        near = difflib.get_close_matches(owner, known, n=3, cutoff=0.5)
+        near += sorted(name for name in known if name.lower() == owner.lower() and name not in near)
+        hint = f"; did you mean {' or '.join(near)}?" if near else ""
+        raise BadQuery(
+            {"owner": [f"no action or plan has ever had an owner or lead {owner!r}{hint}"]}
+        )
+
     def plan(self, plan_id: UUID, as_of: date | None = None, known_at: datetime | None = None):  # type: ignore[no-untyped-def]
         day, known_us = self.when(as_of, known_at)
+        self._working("plans", "actions")
         plan = self.reads.plan(plan_id, day, known_us)
         if plan is None:
             published = self.reads.plan_published_on(plan_id, known_us)
@@ -115,10 +160,44 @@ class Queries:
         self, week_id: UUID, as_of: date | None = None, known_at: datetime | None = None
     ) -> dict[str, Any]:
         day, known_us = self.when(as_of, known_at)
+        self._working("learning_weeks", "audits")
         week = self.reads.learning_week(week_id, day, known_us)
         if week is None:
             raise self._missing("learning week", week_id, day, known_at)
         return week
+
+    def plans(
+        self,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        *,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> dict[str, Any]:
+        """Every plan published by ``as_of`` (as known at ``known_at``), so that a reader
+        finds a plan without knowing its id."""
+        day, known_us = self.when(as_of, known_at)
+        self._working("plans", "actions")
+        items, total = self.reads.plan_list(
+            day, known_us, limit=page_size, offset=(page - 1) * page_size
+        )
+        return {"as_of": day, "page": page, "page_size": page_size, "total": total, "items": items}
+
+    def learning_weeks(
+        self,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        *,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> dict[str, Any]:
+        """Every learning week started by ``as_of`` (as known at ``known_at``)."""
+        day, known_us = self.when(as_of, known_at)
+        self._working("learning_weeks", "audits")
+        items, total = self.reads.learning_week_list(
+            day, known_us, limit=page_size, offset=(page - 1) * page_size
+        )
+        return {"as_of": day, "page": page, "page_size": page_size, "total": total, "items": items}
 
     # The inspectors' trail.
 
@@ -138,6 +217,7 @@ class Queries:
         return row
 
     def trail(self, *, page: int = 1, page_size: int = 100, **filters: Any) -> dict[str, Any]:
+        self._working("trail")
         rows, total = self.reads.trail(
             limit=page_size, offset=(page - 1) * page_size, **self._trail_filters(filters)
         )
@@ -150,7 +230,11 @@ class Queries:
 
     def trail_rows(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every matching row, streamed (for CSV exports of any size)."""
-        with self.reads.trail_stream(**self._trail_filters(filters)) as rows:
+        self._working("trail")
+        return self._stream_trail(self._trail_filters(filters))
+
+    def _stream_trail(self, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        with self.reads.trail_stream(**filters) as rows:
             for row in rows:
                 yield self._trail_row(row)
 
@@ -158,8 +242,8 @@ class Queries:
         self, kind: str, entity_id: UUID, *, page: int = 1, page_size: int = 100
     ) -> dict[str, Any]:
         """An entity's changes, each with the state as known just after it."""
-        page_of = self.trail(entity_id=entity_id, page=page, page_size=page_size)
-        if page_of["total"] == 0 or page_of["items"][0]["entity_type"] != kind:
+        page_of = self.trail(entity_id=entity_id, entity_type=kind, page=page, page_size=page_size)
+        if page_of["total"] == 0:
             raise self._missing(kind.replace("_", " "), entity_id, self._today(), None)
         for row in page_of["items"]:
             known_at = row["recorded_at"]

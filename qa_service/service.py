@@ -35,7 +35,10 @@ class Service:
 
 
 def _engine(settings: Settings) -> Engine:
-    engine = create_engine(settings.sqlalchemy_url(), **settings.sqlalchemy_options())
+    # hide_parameters: an error's message never carries a child's personal text to a log.
+    engine = create_engine(
+        settings.sqlalchemy_url(), hide_parameters=True, **settings.sqlalchemy_options()
+    )
     if settings.is_sqlite:
 
         @event.listens_for(engine, "connect")

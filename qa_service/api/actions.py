@@ -6,9 +6,8 @@ from uuid import UUID
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from qa_service.api.http import actor, expected_version, roles, service
+from qa_service.api.http import Blueprint, actor, answer, expected_version, roles, service
 from qa_service.api.schemas import (
     ActionIn,
     ActionOut,
@@ -28,11 +27,8 @@ blp = Blueprint(
 
 
 def _answer(action_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    view = service().queries.action(action_id)
-    headers = {"ETag": f'"{view["version"]}"'}
-    if status == 201:
-        headers["Location"] = url_for("actions.Action", action_id=action_id)
-    return view, status, headers
+    location = url_for("actions.Action", action_id=action_id) if status == 201 else None
+    return answer(service().queries.action, action_id, status, location)
 
 
 @blp.route("")

@@ -6,9 +6,8 @@ from uuid import UUID
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from qa_service.api.http import actor, expected_version, roles, service
+from qa_service.api.http import Blueprint, actor, answer, expected_version, roles, service
 from qa_service.api.schemas import (
     AsOfArgs,
     AuditIn,
@@ -26,11 +25,8 @@ blp = Blueprint("audits", __name__, url_prefix="/api/audits", description="Case 
 
 
 def _answer(audit_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    view = service().queries.audit(audit_id)
-    headers = {"ETag": f'"{view["version"]}"'}
-    if status == 201:
-        headers["Location"] = url_for("audits.Audit", audit_id=audit_id)
-    return view, status, headers
+    location = url_for("audits.Audit", audit_id=audit_id) if status == 201 else None
+    return answer(service().queries.audit, audit_id, status, location)
 
 
 @blp.route("")

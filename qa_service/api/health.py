@@ -1,27 +1,46 @@
-"""Liveness."""
+"""Liveness, and whether every read model is keeping up."""
 
 from __future__ import annotations
 
-from flask.views import MethodView
-from flask_smorest import Blueprint
+from datetime import UTC, datetime
 
-from qa_service.api.http import service
-from qa_service.api.schemas import HealthOut
+from flask.views import MethodView
+
+from qa_service.api.http import Blueprint, service
+from qa_service.api.schemas import HealthOut, NoArgs
 
 blp = Blueprint("health", __name__, url_prefix="/api/health", description="Liveness")
 
 
 @blp.route("")
 class Health(MethodView):
+    @blp.arguments(NoArgs, location="query")
     @blp.response(200, HealthOut)
+    @blp.alt_response(
+        503,
+        schema=HealthOut,
+        description="a read model has stopped at an event it cannot apply: it is named, "
+        "with the position and the reason",
+    )
     @blp.doc(security=[])
-    def get(self):  # type: ignore[no-untyped-def]
-        """Is the service up; how many events it holds; each projection's position and lag
-        behind the event log (no sign-in needed)"""
+    def get(self, _args):  # type: ignore[no-untyped-def]
+        """Is the service up; how many events it holds; each read model's position and lag
+        behind the event log, and any that has stopped (no sign-in needed)"""
         svc = service()
-        return {
-            "status": "ok",
+        projections = svc.reads.lag()
+        for state in projections.values():
+            failure = state.get("failed")
+            if failure is not None:
+                state["failed"] = {
+                    "position": failure.position,
+                    "reason": failure.reason,
+                    "since": datetime.fromtimestamp(failure.failed_at, UTC),
+                }
+        failing = any(state.get("failed") for state in projections.values())
+        body = {
+            "status": "failing" if failing else "ok",
             "store": "sqlite" if svc.settings.is_sqlite else "postgresql",
             "events": svc.log.recorder.max_notification_id() or 0,
-            "projections": svc.reads.lag(),
+            "projections": projections,
         }
+        return body, 503 if failing else 200

@@ -5,12 +5,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import traceback
 from collections.abc import Callable
 from typing import Any
 
+import flask_smorest
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import abort
-from werkzeug.exceptions import HTTPException, InternalServerError
+from marshmallow import RAISE
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
 from events import InvalidInput, Refused
@@ -21,12 +25,21 @@ from qa_service.accounts import (
 )
 from qa_service.api.schemas import flatten
 from qa_service.application import Actor, Forbidden, NotFound, StaleVersion
+from qa_service.queries import BadQuery, ReadModelStopped
 from qa_service.service import Service
 
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = ("/api/openapi.json", "/api/docs", "/api/health")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+MAX_JSON_DEPTH = 16  # the deepest request document (a plan import) needs 5
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A blueprint whose query arguments are strict: a misspelt ``as_of`` is a 422 naming
+    it, never an answer about today."""
+
+    ARGUMENTS_PARSER = FlaskParser(unknown=RAISE)
 
 
 def service() -> Service:
@@ -47,8 +60,8 @@ def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             if g.user.role not in allowed:
                 abort(
                     403,
-                    message=f"a {g.user.role} may not do this; it needs the role "
-                    f"{' or '.join(allowed)}",
+                    message=f"{_article(g.user.role)} {g.user.role} may not do this; it needs "
+                    f"the role {' or '.join(allowed)}",
                 )
             return view(*args, **kwargs)
 
@@ -56,6 +69,38 @@ def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return wrapper
 
     return decorate
+
+
+def answer(
+    read: Callable[[Any], dict[str, Any]],
+    entity_id: Any,
+    status: int = 200,
+    location: str | None = None,
+) -> Any:
+    """A write's response: the record as now saved, read back from its read model, with
+    its version as ETag. The write stands even if that read model has stopped (or has
+    not caught up): then 202, saying so, so that nobody sends it again."""
+    try:
+        view = read(entity_id)
+    except (ReadModelStopped, NotFound) as problem:
+        why = problem if isinstance(problem, ReadModelStopped) else "it has not caught up"
+        response = jsonify(
+            code=202,
+            status=HTTP_STATUS_CODES[202],
+            message=f"recorded ({entity_id}), but it cannot be shown yet: {why}",
+        )
+        response.status_code = 202
+        if location:
+            response.headers["Location"] = location
+        return response
+    headers = {"ETag": f'"{view["version"]}"'}
+    if location:
+        headers["Location"] = location
+    return view, status, headers
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def expected_version() -> int | None:
@@ -105,11 +150,54 @@ def _check_body() -> None:
         or request.routing_exception is not None  # 404 or 405 comes first
     ):
         return
-    body = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if request.args:
+        names = ", ".join(sorted(request.args))
+        abort(
+            422,
+            message=f"a write takes no query parameters; send them in the body: {names}",
+            errors={"query": {name: ["is not a parameter of a write"] for name in request.args}},
+        )
+    body = _read_body()
     if not request.is_json:
         abort(415, message="send the body as JSON, with 'Content-Type: application/json'")
-    if request.get_json(silent=True) is None and body.strip() != b"null":
+    try:
+        document = request.get_json(silent=True)
+    except RecursionError:
+        document = None
+        abort(422, message=f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+    if document is None and body.strip() != b"null":
         abort(415, message="the body is not valid JSON")
+    if _depth(document) > MAX_JSON_DEPTH:
+        abort(422, message=f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+
+
+def _read_body() -> bytes:
+    """The whole body, or 413 past the limit, also for a chunked body with no length
+    (werkzeug stops reading such a body at the limit without saying so)."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    body = request.get_data(cache=True)  # raises 413 past a declared Content-Length
+    if (
+        request.content_length is None
+        and len(body) >= limit
+        and (len(body) > limit or request.stream.read(1))
+    ):
+        raise RequestEntityTooLarge()
+    return body
+
+
+def _depth(document: Any) -> int:
+    """How deeply lists and objects nest (iteratively: a hostile document cannot recurse)."""
+    deepest = 0
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                break
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _replay_or_claim() -> Response | None:
@@ -122,11 +210,12 @@ def _replay_or_claim() -> Response | None:
     ):
         return None
     key = key.strip()
-    if not key or len(key) > 200:
+    if not key or len(key) > 200 or not all(" " <= ch <= "~" for ch in key):
+        message = "must be 1 to 200 printable ASCII characters"
         abort(
             422,
-            message="Idempotency-Key must be 1 to 200 characters",
-            errors={"headers": {"Idempotency-Key": ["must be 1 to 200 characters"]}},
+            message=f"Idempotency-Key {message}",
+            errors={"headers": {"Idempotency-Key": [message]}},
         )
     fingerprint = hashlib.sha256(
         request.method.encode() + b" " + request.path.encode() + b"\n" + request.get_data()
@@ -200,7 +289,18 @@ def _http_error(e: HTTPException) -> Any:
             for field, messages in fields.items()
         )
     code = e.code or 500
-    return error(code, message or e.description or "", errors, data.get("headers"))
+    headers = dict(data.get("headers") or {})
+    if code == 405:
+        headers.update(e.get_headers())  # Allow: the methods this path takes
+        headers.pop("Content-Type", None)
+    return error(code, message or e.description or "", errors, headers)
+
+
+def _where(e: BaseException) -> str:
+    """The exception's type and where it was raised, never its message: messages carry
+    request text and SQL parameters, which may be a child's personal data."""
+    frames = "".join(traceback.format_tb(e.__traceback__))
+    return f"{frames}{type(e).__module__}.{type(e).__qualname__} (message withheld)"
 
 
 def install(app: Flask) -> None:
@@ -217,6 +317,13 @@ def install(app: Flask) -> None:
         InvalidInput,
         lambda e: error(422, "the request breaks a rule: " + str(e), {"json": e.errors}),
     )
+    app.register_error_handler(
+        BadQuery,
+        lambda e: error(422, "the request is not valid: " + str(e), {"query": e.errors}),
+    )
+    app.register_error_handler(
+        ReadModelStopped, lambda e: error(503, str(e), headers={"Retry-After": "60"})
+    )
     app.register_error_handler(Refused, lambda e: error(409, str(e)))
     app.register_error_handler(StaleVersion, lambda e: error(409, str(e)))
     app.register_error_handler(NotFound, lambda e: error(404, str(e)))
@@ -225,7 +332,7 @@ def install(app: Flask) -> None:
     def unexpected(e: Exception) -> Any:
         if isinstance(e, HTTPException):
             return _http_error(e)
-        log.exception("unhandled error")
+        log.error("unhandled error on %s %s\n%s", request.method, request.url_rule, _where(e))
         return error(500, InternalServerError.description)
 
     app.register_error_handler(Exception, unexpected)

@@ -6,9 +6,8 @@ from uuid import UUID
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from qa_service.api.http import actor, expected_version, roles, service
+from qa_service.api.http import Blueprint, actor, answer, expected_version, roles, service
 from qa_service.api.schemas import (
     AsOfArgs,
     ClosureIn,
@@ -16,6 +15,8 @@ from qa_service.api.schemas import (
     FindingIn,
     LearningWeekIn,
     LearningWeekOut,
+    ListArgs,
+    WeekListOut,
 )
 
 blp = Blueprint(
@@ -27,15 +28,20 @@ blp = Blueprint(
 
 
 def _answer(week_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    view = service().queries.learning_week(week_id)
-    headers = {"ETag": f'"{view["version"]}"'}
-    if status == 201:
-        headers["Location"] = url_for("learning_weeks.LearningWeek", week_id=week_id)
-    return view, status, headers
+    location = url_for("learning_weeks.LearningWeek", week_id=week_id) if status == 201 else None
+    return answer(service().queries.learning_week, week_id, status, location)
 
 
 @blp.route("")
 class LearningWeeks(MethodView):
+    @roles("auditor", "manager", "inspector", "admin")
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, WeekListOut)
+    def get(self, args):  # type: ignore[no-untyped-def]
+        """Every learning week started by as_of (as known at known_at), latest first, with
+        its counts of audits and family feedback"""
+        return service().queries.learning_weeks(**args)
+
     @roles("manager")
     @blp.arguments(LearningWeekIn)
     @blp.response(201, LearningWeekOut)

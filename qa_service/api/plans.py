@@ -6,16 +6,17 @@ from uuid import UUID
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from qa_service.api.http import actor, expected_version, roles, service
+from qa_service.api.http import Blueprint, actor, answer, expected_version, roles, service
 from qa_service.api.schemas import (
     AsOfArgs,
     HistoryArgs,
     HistoryOut,
     LeadIn,
+    ListArgs,
     PlanDocument,
     PlanIn,
+    PlanListOut,
     PlanOut,
     RecommendationIn,
     ReviewIn,
@@ -25,15 +26,20 @@ blp = Blueprint("plans", __name__, url_prefix="/api/plans", description="Improve
 
 
 def _answer(plan_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    view = service().queries.plan(plan_id)
-    headers = {"ETag": f'"{view["version"]}"'}
-    if status == 201:
-        headers["Location"] = url_for("plans.Plan", plan_id=plan_id)
-    return view, status, headers
+    location = url_for("plans.Plan", plan_id=plan_id) if status == 201 else None
+    return answer(service().queries.plan, plan_id, status, location)
 
 
 @blp.route("")
 class Plans(MethodView):
+    @roles("auditor", "manager", "inspector", "admin")
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, PlanListOut)
+    def get(self, args):  # type: ignore[no-untyped-def]
+        """Every plan published by as_of (as known at known_at), newest first, with its
+        counts of recommendations, actions and overdue actions"""
+        return service().queries.plans(**args)
+
     @roles("manager")
     @blp.arguments(PlanIn)
     @blp.response(201, PlanOut)

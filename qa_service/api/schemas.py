@@ -1,7 +1,14 @@
-"""The wire format, written once: requests are checked and documented from these."""
+"""The wire format, written once: requests are checked and documented from these.
+
+Strict at the edge: every string has a documented maximum length and refuses control
+characters (a NUL would stop PostgreSQL, and no person means one), every date lies in
+a sane range, and unknown fields and query parameters are refused, never dropped.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -11,6 +18,7 @@ from events.rules import (
     AUDIT_TYPES,
     FINDING_KINDS,
     GRADES,
+    JUDGEMENT_DOMAINS,
     RAGS,
     RESPONDENTS,
     SERVICE_AREAS,
@@ -22,13 +30,77 @@ MONTHS = (
     "October", "November", "December",
 )  # fmt: skip
 
+# Limits, in characters.
+NAME = 100  # a person's name, an owner, initials, an actor
+SHORT = 200  # a theme, a job title, an area, a quarter
+TITLE = 500  # a plan's or a learning week's title and source
+ITEM = 5_000  # one strength, improvement, expected outcome...
+TEXT = 10_000  # a reason, a rationale, a description, a comment
+LIST = 100  # items in a list of texts or owners
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
+
+# C0 controls but tab and newline, DEL, C1 controls, lone surrogates, non-characters.
+FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+RULES = "no control characters other than tab and newline"
+
+
+def printable(value: str) -> None:
+    """Refuse what a store cannot hold (NUL on PostgreSQL, a lone surrogate in UTF-8) or a
+    person cannot mean (other control characters), naming the first one and where."""
+    found = FORBIDDEN.search(value)
+    if found:
+        raise ValidationError(
+            f"must not contain control characters: U+{ord(found.group()):04X} at "
+            f"character {found.start() + 1} (only tab and newline are allowed)"
+        )
+
+
+class Text(fields.String):
+    """A string with a documented maximum length and no control characters."""
+
+    def __init__(self, max_length: int, *, validate: Any = None, **kw: Any) -> None:
+        checks = [validate] if callable(validate) else list(validate or [])
+        metadata = dict(kw.pop("metadata", {}))
+        metadata["description"] = "; ".join(
+            part
+            for part in (metadata.get("description"), f"at most {max_length} characters", RULES)
+            if part
+        )
+        super().__init__(
+            validate=[validate_length(max_length), printable, *checks],
+            metadata=metadata,
+            **kw,
+        )
+
+
+def validate_length(max_length: int) -> validate.Length:
+    return validate.Length(max=max_length, error=f"must be at most {max_length} characters")
+
+
+def _in_range(value: date) -> None:
+    if not EARLIEST <= value <= LATEST:
+        raise ValidationError(
+            f"{value.isoformat()} is out of range: dates run from "
+            f"{EARLIEST.isoformat()} to {LATEST.isoformat()}"
+        )
+
 
 class Day(fields.Date):
-    """An ISO date (2016-04-30); an impossible one is named: 'there is no 31 April 2016'."""
+    """An ISO date (2016-04-30) from 2000 to 2099; an impossible one is named: 'there is
+    no 31 April 2016'."""
+
+    def __init__(self, **kw: Any) -> None:
+        metadata = dict(kw.pop("metadata", {}))
+        metadata.setdefault("description", "")
+        metadata["description"] = (
+            metadata["description"] + f" ({EARLIEST.isoformat()} to {LATEST.isoformat()})"
+        ).strip()
+        super().__init__(metadata=metadata, **kw)
 
     def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
         try:
-            return super()._deserialize(value, attr, data, **kwargs)
+            day = super()._deserialize(value, attr, data, **kwargs)
         except ValidationError:
             if isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-":
                 year, month, day = value[:4], value[5:7], value[8:]
@@ -39,18 +111,57 @@ class Day(fields.Date):
                         ) from None
                     raise ValidationError(f"there is no month {int(month)}") from None
             raise ValidationError("not a date: write it as YYYY-MM-DD, e.g. 2016-04-30") from None
+        _in_range(day)
+        return day
+
+
+class Moment(fields.DateTime):
+    """An ISO date and time from 2000 to 2099; without a zone it is the service's local time."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and (len(value) > 40 or FORBIDDEN.search(value)):
+            raise ValidationError("not a date and time: write it like 2016-04-05T17:00")
+        moment: datetime = super()._deserialize(value, attr, data, **kwargs)
+        _in_range(moment.date())
+        return moment
+
+
+class Number(fields.Integer):
+    """A whole number within a range (JSON numbers only, never "3")."""
+
+    def __init__(self, low: int, high: int, **kw: Any) -> None:
+        super().__init__(strict=True, validate=validate.Range(low, high), **kw)
 
 
 class Strict(Schema):
-    """Unknown fields are refused (a typo must not be silently dropped)."""
+    """Unknown fields are refused (a typo must not be silently dropped), naming the
+    fields that are known."""
+
+    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kw: Any) -> None:
+        if not isinstance(error.messages, dict):
+            return
+        known = ", ".join(
+            sorted(field.data_key or name for name, field in self.load_fields.items())
+        )
+        for name, messages in error.messages.items():
+            if messages == [self.error_messages["unknown"]] or messages == ["Unknown field."]:
+                error.messages[name] = [f"is not known here; the known names are: {known}"]
 
 
 def free_text(required: bool = False, **kw) -> fields.String:  # type: ignore[no-untyped-def]
-    return fields.String(required=required, validate=validate.Length(max=10_000), **kw)
+    return Text(TEXT, required=required, **kw)
 
 
 def texts(**kw) -> fields.List:  # type: ignore[no-untyped-def]
-    return fields.List(fields.String(validate=validate.Length(max=5000)), load_default=list, **kw)
+    return fields.List(Text(ITEM), load_default=list, validate=validate_list(LIST), **kw)
+
+
+def validate_list(most: int) -> validate.Length:
+    return validate.Length(max=most, error=f"must hold at most {most} items")
+
+
+def owners_field(**kw) -> fields.List:  # type: ignore[no-untyped-def]
+    return fields.List(Text(NAME), validate=validate_list(20), **kw)
 
 
 def effective_on() -> fields.Date:
@@ -65,7 +176,7 @@ def effective_on() -> fields.Date:
 
 class ActionSpecIn(Strict):
     description = free_text(required=True)
-    owners = fields.List(fields.String(), required=True)
+    owners = owners_field(required=True)
     due_on = Day(
         allow_none=True,
         load_default=None,
@@ -77,14 +188,20 @@ class PlanActionSpecIn(ActionSpecIn):
     effective_on = effective_on()
 
 
+CASE_REF_HELP = "a pseudonymous case number, never a name"
+
+
 class AuditFields(Strict):
-    case_ref = fields.String(metadata={"description": "a pseudonymous case number, never a name"})
+    case_ref = Text(32, metadata={"description": CASE_REF_HELP})
     service_area = fields.String(validate=validate.OneOf(SERVICE_AREAS))
     audit_type = fields.String(validate=validate.OneOf(AUDIT_TYPES))
-    theme = fields.String(allow_none=True, validate=validate.Length(max=200))
+    theme = Text(SHORT, allow_none=True)
     audited_on = Day()
     judgements = fields.Dict(
-        keys=fields.String(), values=fields.String(validate=Grade), load_default=dict
+        keys=fields.String(validate=validate.OneOf(JUDGEMENT_DOMAINS)),
+        values=fields.String(validate=Grade),
+        load_default=dict,
+        metadata={"description": "practice domain to grade"},
     )
     overall_grade = fields.String(validate=Grade)
     strengths = texts(metadata={"description": "what is going well"})
@@ -92,9 +209,7 @@ class AuditFields(Strict):
 
 
 class AuditIn(AuditFields):
-    case_ref = fields.String(
-        required=True, metadata={"description": "a pseudonymous case number, never a name"}
-    )
+    case_ref = Text(32, required=True, metadata={"description": CASE_REF_HELP})
     service_area = fields.String(required=True, validate=validate.OneOf(SERVICE_AREAS))
     audit_type = fields.String(required=True, validate=validate.OneOf(AUDIT_TYPES))
     overall_grade = fields.String(required=True, validate=Grade)
@@ -102,13 +217,18 @@ class AuditIn(AuditFields):
         load_default=None, metadata={"description": "defaults to today; never in the future"}
     )
     learning_week_id = fields.UUID(allow_none=True, load_default=None)
-    actions = fields.List(fields.Nested(ActionSpecIn), load_default=list)
+    actions = fields.List(
+        fields.Nested(ActionSpecIn), load_default=list, validate=validate_list(LIST)
+    )
 
 
 class CorrectionChanges(AuditFields):
-    judgements = fields.Dict(keys=fields.String(), values=fields.String(validate=Grade))
-    strengths = fields.List(fields.String(validate=validate.Length(max=5000)))
-    improvements = fields.List(fields.String(validate=validate.Length(max=5000)))
+    judgements = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(JUDGEMENT_DOMAINS)),
+        values=fields.String(validate=Grade),
+    )
+    strengths = fields.List(Text(ITEM), validate=validate_list(LIST))
+    improvements = fields.List(Text(ITEM), validate=validate_list(LIST))
 
 
 class CorrectionIn(Strict):
@@ -120,7 +240,9 @@ class ModerationIn(Strict):
     grade = fields.String(required=True, validate=Grade)
     rationale = free_text(required=True)
     effective_on = effective_on()
-    actions = fields.List(fields.Nested(ActionSpecIn), load_default=list)
+    actions = fields.List(
+        fields.Nested(ActionSpecIn), load_default=list, validate=validate_list(LIST)
+    )
 
 
 class WithdrawalIn(Strict):
@@ -129,7 +251,7 @@ class WithdrawalIn(Strict):
 
 
 class LearningWeekIn(Strict):
-    title = free_text(required=True)
+    title = Text(TITLE, required=True)
     starts_on = Day(required=True)
     ends_on = Day(required=True)
 
@@ -140,40 +262,43 @@ class ClosureIn(Strict):
 
 class FeedbackIn(Strict):
     respondent = fields.String(required=True, validate=validate.OneOf(RESPONDENTS))
-    satisfaction = fields.Integer(required=True, strict=True, validate=validate.Range(0, 10))
+    satisfaction = Number(0, 10, required=True)
     knew_why_involved = fields.Boolean(required=True)
-    comment = fields.String(allow_none=True, load_default=None)
+    comment = free_text(allow_none=True, load_default=None)
     effective_on = effective_on()
 
 
 class FindingIn(Strict):
     kind = fields.String(required=True, validate=validate.OneOf(FINDING_KINDS))
-    theme = free_text(required=True)
+    theme = Text(SHORT, required=True)
     text = free_text(required=True)
     effective_on = effective_on()
 
 
 class PlanIn(Strict):
-    title = free_text(required=True)
-    source = free_text(required=True, metadata={"description": "the inspection the plan answers"})
+    title = Text(TITLE, required=True)
+    source = Text(TITLE, required=True, metadata={"description": "the inspection the plan answers"})
     published_on = Day(required=True)
 
 
 class Lead(Strict):
-    initials = fields.String(required=True)
-    name = free_text(required=True)
-    job_title = fields.String(allow_none=True, load_default=None)
+    initials = Text(NAME, required=True)
+    name = Text(NAME, required=True)
+    job_title = Text(SHORT, allow_none=True, load_default=None)
 
 
 class LeadIn(Lead):
     effective_on = effective_on()
 
 
+RECOMMENDATION = (1, 999)
+
+
 class Recommendation(Strict):
-    number = fields.Integer(required=True, strict=True)
-    area = free_text(required=True)
+    number = Number(*RECOMMENDATION, required=True)
+    area = Text(SHORT, required=True)
     text = free_text(required=True)
-    leads = fields.List(fields.String(), required=True)
+    leads = owners_field(required=True)
     linked_plans = texts()
     partners = texts()
     expected_outcomes = texts()
@@ -182,18 +307,20 @@ class Recommendation(Strict):
 
 class RecommendationIn(Recommendation):
     effective_on = effective_on()
-    actions = fields.List(fields.Nested(PlanActionSpecIn), load_default=list)
+    actions = fields.List(
+        fields.Nested(PlanActionSpecIn), load_default=list, validate=validate_list(LIST)
+    )
 
 
 class ReviewIn(Strict):
-    recommendation = fields.Integer(required=True, strict=True)
-    quarter = fields.String(required=True, metadata={"example": "2016-Q2"})
+    recommendation = Number(*RECOMMENDATION, required=True)
+    quarter = Text(SHORT, required=True, metadata={"example": "2016-Q2"})
     progress = fields.String(required=True, validate=validate.OneOf(RAGS))
     impact = fields.String(required=True, validate=validate.OneOf(RAGS))
-    impact_data = fields.String(allow_none=True, load_default=None)
-    commentary = fields.String(allow_none=True, load_default=None)
-    further_actions = fields.String(allow_none=True, load_default=None)
-    reason = fields.String(
+    impact_data = free_text(allow_none=True, load_default=None)
+    commentary = free_text(allow_none=True, load_default=None)
+    further_actions = free_text(allow_none=True, load_default=None)
+    reason = free_text(
         allow_none=True,
         load_default=None,
         metadata={"description": "required when replacing a review of the same quarter"},
@@ -202,29 +329,35 @@ class ReviewIn(Strict):
 
 
 class ImportedAction(ActionSpecIn):
-    number = fields.String(
-        allow_none=True, metadata={"description": "the action's number in the source, if any"}
+    number = Text(
+        SHORT,
+        allow_none=True,
+        metadata={"description": "the action's number in the source, if any"},
     )
-    due_text = fields.String(metadata={"description": "the due date as the source prints it"})
-    reading = fields.String(metadata={"description": "how a flawed source was read"})
+    due_text = Text(SHORT, metadata={"description": "the due date as the source prints it"})
+    reading = Text(ITEM, metadata={"description": "how a flawed source was read"})
 
 
 class ImportedRecommendation(Recommendation):
-    actions = fields.List(fields.Nested(ImportedAction), load_default=list)
+    actions = fields.List(
+        fields.Nested(ImportedAction), load_default=list, validate=validate_list(LIST)
+    )
 
 
 class PlanDocument(PlanIn):
     """A whole plan. ``notes``, ``due_text`` and ``reading`` are for people checking the
     document against its source; they are accepted and not stored."""
 
-    notes = fields.List(fields.String(), load_default=list)
-    leads = fields.List(fields.Nested(Lead), required=True)
-    recommendations = fields.List(fields.Nested(ImportedRecommendation), required=True)
+    notes = texts()
+    leads = fields.List(fields.Nested(Lead), required=True, validate=validate_list(LIST))
+    recommendations = fields.List(
+        fields.Nested(ImportedRecommendation), required=True, validate=validate_list(LIST)
+    )
 
 
 class ActionIn(PlanActionSpecIn):
     plan_id = fields.UUID(load_default=None)
-    recommendation = fields.Integer(strict=True, load_default=None)
+    recommendation = Number(*RECOMMENDATION, load_default=None)
     audit_id = fields.UUID(load_default=None)
 
     @validates_schema
@@ -240,7 +373,7 @@ class ActionIn(PlanActionSpecIn):
 class StatusIn(Strict):
     status = fields.String(required=True, validate=validate.OneOf(ACTION_STATUSES))
     effective_on = effective_on()
-    reason = fields.String(allow_none=True, load_default=None)
+    reason = free_text(allow_none=True, load_default=None)
 
 
 class RescheduleIn(Strict):
@@ -250,7 +383,7 @@ class RescheduleIn(Strict):
 
 
 class OwnersIn(Strict):
-    owners = fields.List(fields.String(), required=True)
+    owners = owners_field(required=True)
     effective_on = effective_on()
     reason = free_text(required=True)
 
@@ -272,12 +405,16 @@ def flatten(errors: Any, path: str = "") -> dict[str, list[str]]:
 # Reads: when, and which.
 
 
+class NoArgs(Strict):
+    """A read that takes no query parameters (any given is refused)."""
+
+
 class AsOfArgs(Strict):
     as_of = Day(
         load_default=None,
         metadata={"description": "the state at the end of this day (default: today)"},
     )
-    known_at = fields.DateTime(
+    known_at = Moment(
         load_default=None,
         metadata={
             "description": "use only what had been recorded by this time (default: now); "
@@ -287,7 +424,7 @@ class AsOfArgs(Strict):
 
 
 class Page(Strict):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -295,7 +432,7 @@ class AuditRegisterArgs(AsOfArgs, Page):
     service_area = fields.String(validate=validate.OneOf(SERVICE_AREAS))
     grade = fields.String(validate=Grade, metadata={"description": "the moderated grade"})
     audit_type = fields.String(validate=validate.OneOf(AUDIT_TYPES))
-    theme = fields.String()
+    theme = Text(SHORT)
     learning_week_id = fields.UUID()
     audited_from = Day(data_key="from", metadata={"description": "audited on or after"})
     audited_to = Day(data_key="to", metadata={"description": "audited on or before"})
@@ -303,14 +440,20 @@ class AuditRegisterArgs(AsOfArgs, Page):
 
 
 class ActionRegisterArgs(AsOfArgs, Page):
-    owner = fields.String(metadata={"description": "an owner (lead initials for plan actions)"})
+    owner = Text(
+        NAME,
+        metadata={
+            "description": "an owner, exactly as recorded (lead initials for plan actions); "
+            "a name no action has ever had is refused, with the nearest known ones"
+        },
+    )
     status = fields.String(validate=validate.OneOf(ACTION_STATUSES))
     overdue = fields.Boolean(
         metadata={"description": "due before as_of and not completed or cancelled by then"}
     )
     origin = fields.String(validate=validate.OneOf(("plan", "audit")))
     plan_id = fields.UUID()
-    recommendation = fields.Integer()
+    recommendation = Number(*RECOMMENDATION)
     audit_id = fields.UUID()
 
 
@@ -546,10 +689,10 @@ class TrailArgs(Page):
         validate=validate.OneOf(("audit", "action", "plan", "learning_week"))
     )
     entity_id = fields.UUID()
-    actor = fields.String()
-    event_type = fields.String(metadata={"example": "StatusChanged"})
-    recorded_from = fields.DateTime(metadata={"description": "recorded at or after"})
-    recorded_to = fields.DateTime(metadata={"description": "recorded before"})
+    actor = Text(NAME)
+    event_type = Text(40, metadata={"example": "StatusChanged"})
+    recorded_from = Moment(metadata={"description": "recorded at or after"})
+    recorded_to = Moment(metadata={"description": "recorded before"})
     effective_from = Day(metadata={"description": "took effect on or after"})
     effective_to = Day(metadata={"description": "took effect on or before"})
     format = fields.String(
@@ -586,28 +729,62 @@ class TrailOut(Schema):
     items = fields.List(fields.Nested(TrailRowOut))
 
 
+class DriftOut(Schema):
+    read_model = fields.String(metadata={"description": "actions, audits, plans, ..."})
+    table = fields.String()
+    key = fields.String(metadata={"description": "action_id, audit_id, plan_id, week_id, ..."})
+    entity_id = fields.String()
+    detail = fields.String()
+
+
 class VerifyOut(Schema):
-    ok = fields.Boolean()
+    ok = fields.Boolean(
+        metadata={"description": "the chain holds and every read model matches the events"}
+    )
     count = fields.Integer(metadata={"description": "events verified"})
     head_position = fields.Integer()
     head_hash = fields.String()
     unchained = fields.Integer(metadata={"description": "newer events not yet in the chain"})
     position = fields.Integer(
-        allow_none=True, metadata={"description": "the first position that fails"}
+        allow_none=True, metadata={"description": "the chain's first position that fails"}
     )
     problem = fields.String(
         allow_none=True, metadata={"description": "altered, missing, reordered or inserted"}
     )
     detail = fields.String(allow_none=True)
+    read_models_ok = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "every read model matches a rebuild from the events (null: not "
+            "checked, as the chain failed)"
+        },
+    )
+    drift = fields.List(
+        fields.Nested(DriftOut),
+        metadata={"description": "where read models differ from the events (the first 20)"},
+    )
+
+
+class ProjectionFailure(Schema):
+    position = fields.Integer(metadata={"description": "the event it could not apply"})
+    reason = fields.String()
+    since = fields.DateTime(metadata={"description": "when it first stopped there"})
 
 
 class ProjectionLag(Schema):
-    position = fields.Integer()
-    lag = fields.Integer()
+    position = fields.Integer(metadata={"description": "the last event it has applied"})
+    lag = fields.Integer(metadata={"description": "events not yet applied"})
+    failed = fields.Nested(
+        ProjectionFailure,
+        allow_none=True,
+        metadata={"description": "set when it has stopped at an event it cannot apply"},
+    )
 
 
 class HealthOut(Schema):
-    status = fields.String()
+    status = fields.String(
+        metadata={"description": "ok, or failing when a read model has stopped (then 503)"}
+    )
     store = fields.String()
     events = fields.Integer()
     projections = fields.Dict(keys=fields.String(), values=fields.Nested(ProjectionLag))
@@ -638,3 +815,47 @@ class HistoryRowOut(TrailRowOut):
 
 class HistoryOut(TrailOut):
     items = fields.List(fields.Nested(HistoryRowOut))
+
+
+# The lists of plans and learning weeks (for finding one without knowing its id).
+
+
+class ListArgs(AsOfArgs, Page):
+    """A page of a list, as of a day and as known at a time."""
+
+
+class PlanSummaryOut(Schema):
+    id = fields.UUID()
+    version = fields.Integer()
+    title = fields.String()
+    source = fields.String()
+    published_on = fields.Date()
+    recommendations = fields.Integer(metadata={"description": "how many, as of as_of"})
+    counts = fields.Nested(PlanCounts, metadata={"description": "its actions, as of as_of"})
+
+
+class PlanListOut(Schema):
+    as_of = Day()
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+    items = fields.List(fields.Nested(PlanSummaryOut))
+
+
+class WeekSummaryOut(Schema):
+    id = fields.UUID()
+    version = fields.Integer()
+    title = fields.String()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    closed_on = fields.Date(allow_none=True)
+    audits = fields.Integer(metadata={"description": "audits in the week, as of as_of"})
+    feedback_count = fields.Integer(metadata={"description": "as of as_of"})
+
+
+class WeekListOut(Schema):
+    as_of = Day()
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+    items = fields.List(fields.Nested(WeekSummaryOut))

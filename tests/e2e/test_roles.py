@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.builders import audit_body, make_plan
+from tests.conftest import Client
+from tests.e2e.builders import audit_body, make_plan, remedial_action
 
 ALL = ("auditor", "manager", "inspector", "admin")
 TRAIL_READERS = ("manager", "inspector", "admin")
@@ -18,11 +19,13 @@ MATRIX = [
     ("POST", "/api/audits/{audit}/moderation", ("manager",)),
     ("POST", "/api/audits/{audit}/corrections", ("auditor", "manager")),
     ("POST", "/api/audits/{audit}/withdrawal", ("auditor", "manager")),
+    ("GET", "/api/learning-weeks", ALL),
     ("POST", "/api/learning-weeks", ("manager",)),
     ("GET", "/api/learning-weeks/{week}", ALL),
     ("POST", "/api/learning-weeks/{week}/feedback", ("auditor",)),
     ("POST", "/api/learning-weeks/{week}/findings", ("auditor",)),
     ("POST", "/api/learning-weeks/{week}/closure", ("manager",)),
+    ("GET", "/api/plans", ALL),
     ("POST", "/api/plans", ("manager",)),
     ("POST", "/api/plans/import", ("manager",)),
     ("GET", "/api/plans/{plan}", ALL),
@@ -74,7 +77,8 @@ def test_each_role_may_do_only_what_it_should(as_role, ids, method, path, allowe
             assert response.status_code in (200, 201, 422), (role, response.json)
         else:
             assert response.status_code == 403, (role, response.json)
-            assert f"a {role} may not do this" in response.json["message"]
+            article = "an" if role[0] in "aeiou" else "a"
+            assert f"{article} {role} may not do this" in response.json["message"]
 
 
 def test_the_matrix_covers_every_endpoint(app):
@@ -122,3 +126,44 @@ def test_an_auditor_raises_a_remedial_action_on_an_audit(auditor, ids):
     assert r.json["case_ref"] == "CS-104233"
     audit = auditor.get(f"/api/audits/{ids['audit']}").json
     assert [a["id"] for a in audit["actions"]] == [r.json["id"]]
+
+
+def remedial_on(audit_id: str) -> dict:
+    return {
+        "audit_id": audit_id,
+        "description": "Visit the child within 5 working days",
+        "owners": ["Social worker, CP2"],
+        "due_on": "2019-01-22",
+        "effective_on": "2019-01-16",
+    }
+
+
+def test_an_auditor_may_not_raise_an_action_on_another_auditors_audit(app, service, ids):
+    other = Client(app.test_client(), service.accounts.add("auditor-2", "auditor"))
+    r = other.post("/api/actions", remedial_on(ids["audit"]))
+    assert r.status_code == 403, r.json
+    assert r.json["message"] == (
+        "an auditor may raise actions only on their own audits; this audit was recorded "
+        "by auditor-1: ask them or a manager to raise it"
+    )
+    assert other.get(f"/api/audits/{ids['audit']}").json["actions"] == []
+
+
+def test_a_manager_raises_an_action_on_any_audit(manager, ids):
+    r = manager.post("/api/actions", remedial_on(ids["audit"]))
+    assert r.status_code == 201, r.json
+    assert r.json["raised_by"] == "manager-1"
+
+
+def test_actions_raised_by_a_moderation_stay_a_managers(auditor, manager, ids):
+    body = {
+        "grade": "inadequate",
+        "rationale": "The child was not seen",
+        "effective_on": "2019-01-20",
+        "actions": [remedial_action()],
+    }
+    refused = auditor.post(f"/api/audits/{ids['audit']}/moderation", body)
+    assert refused.status_code == 403
+    moderated = manager.post(f"/api/audits/{ids['audit']}/moderation", body)
+    assert moderated.status_code == 200, moderated.json
+    assert [a["raised_by"] for a in moderated.json["actions"]] == ["manager-1"]

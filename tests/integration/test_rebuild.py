@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from qa_service.application import Actor
 from qa_service.demo import SimClock, load_demo
 from qa_service.service import build_service
 
@@ -38,6 +39,7 @@ def answers(svc, plan_id, week_ids) -> list:
     ):
         out.append(q.plan(plan_id, as_of=as_of, known_at=known_at))
         out.append(q.actions(as_of=as_of, known_at=known_at, overdue=True, page_size=500))
+        out.append(q.actions(as_of=as_of, known_at=known_at, origin="audit", page_size=500))
         out.append(q.audits(as_of=as_of, known_at=known_at, page_size=500))
     for week_id in week_ids:
         out.append(q.learning_week(week_id, as_of=date(2019, 12, 31)))
@@ -57,9 +59,27 @@ def loaded(settings):
     svc.close()
 
 
+def correct_a_case_ref(svc) -> str:
+    """An auditor corrects the case reference of an audit with actions; its new one."""
+    audit_ids = [a["audit_id"] for a in svc.queries.actions(origin="audit", page_size=500)["items"]]
+    audit = next(
+        a for a in map(svc.queries.audit, audit_ids) if a["withdrawn"] is None and a["actions"]
+    )
+    svc.log.correct_audit(
+        Actor(audit["auditor"], "auditor"),
+        audit["id"],
+        changes={"case_ref": "CS-999001"},
+        reason="Wrong case number",
+    )
+    return audit["id"]
+
+
 def test_a_rebuild_gives_the_same_rows_and_answers_as_incremental_upkeep(loaded):
     svc, summary = loaded
     assert summary.audits > 300 and summary.learning_weeks == 3
+    audit_id = correct_a_case_ref(svc)
+    actions = svc.queries.actions(audit_id=audit_id)["items"]
+    assert actions and {a["case_ref"] for a in actions} == {"CS-999001"}
     before_rows = snapshot(svc)
     before = answers(svc, summary.plan_id, summary.learning_week_ids)
     assert sum(len(rows) for rows in before_rows.values()) > 1000

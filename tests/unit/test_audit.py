@@ -17,7 +17,7 @@ AUDITED = date(2026, 11, 20)
 AUDITOR = {"actor": "aud-1", "actor_role": "auditor"}
 MANAGER = {"actor": "mgr-1", "actor_role": "manager"}
 DUE = date(2026, 12, 20)
-REQUIRED = ("case_ref", "service_area", "audit_type", "audited_on", "overall_grade")
+REQUIRED = ("case_ref", "service_area", "audit_type", "overall_grade")
 NAMES = ("Jane Smith", "JaneSmith", "Smith, J.", "J. Smith 2", "C1", "")
 
 
@@ -125,7 +125,12 @@ def one_of(values):
         ({"audit_type": "monthly"}, "audit_type", one_of(AUDIT_TYPES)),
         ({"overall_grade": "poor"}, "overall_grade", one_of(GRADES)),
         ({"judgements": {"visits": "ok"}}, "judgements.visits", one_of(GRADES)),
-        ({"judgements": {"Visits": "good"}}, "judgements", "'Visits' is not a domain name"),
+        ({"judgements": {"Visits": "good"}}, "judgements.Visits", "'Visits' is not a practice"),
+        (
+            {"judgements": {"voice_of_the_child": "good"}},
+            "judgements.voice_of_the_child",
+            "the domains are: assessment, planning, voice_of_child, management_oversight",
+        ),
         ({"audited_on": date(2026, 11, 24)}, "audited_on", "2026-11-24 is in the future"),
         ({"strengths": ["ok", " "]}, "strengths[1]", "must not be blank"),
         ({"improvements": "one"}, "improvements", "must be a list of texts"),
@@ -140,6 +145,11 @@ def test_record_refuses_bad_input(over, field, message):
     assert list(info.value.errors) == [field]
     [got] = info.value.errors[field]
     assert message in got
+
+
+def test_an_audit_without_audited_on_was_audited_today():
+    audit, _ = record(audited_on=None)
+    assert audit.audited_on == TODAY
 
 
 @pytest.mark.parametrize("ref", ["CS-104233", "104233", "LA/2016/17", "c99"])

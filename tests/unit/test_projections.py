@@ -30,7 +30,7 @@ EMPTY = "actions linked_plans partners expected_outcomes measures_of_success"
 DEFAULTS = {**dict.fromkeys(NONE.split()), **dict.fromkeys(EMPTY.split(), ())}
 DEFAULTS |= {"actor": "m", "actor_role": "manager", "reason": "because", "rationale": "seen"}
 AUDIT = dict(case_ref="CR-101", service_area="assessment", audit_type="core", theme=None)
-AUDIT |= dict(judgements={"voice": "good"}, overall_grade="good", strengths=["Clear plan"])
+AUDIT |= dict(judgements={"voice_of_child": "good"}, overall_grade="good", strengths=["Clear plan"])
 
 
 def at(month, dd, hour=12):  # a recording time
@@ -72,7 +72,11 @@ class Log(list):
 
 
 def engine_():
-    return create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": 0})
+    """An in-memory database with the audits tables (the action register reads each
+    audit action's case reference from them)."""
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": 0})
+    audits.metadata.create_all(engine)
+    return engine
 
 
 def project(events, *projections, page=None):
@@ -536,25 +540,44 @@ def test_catch_up_in_pages_is_idempotent_and_rebuild_equals_incremental():
     )
 
 
-def test_a_failed_page_moves_neither_rows_nor_position_and_is_retried():
+def test_an_event_a_read_model_cannot_apply_stops_it_there_and_no_other():
     events, engine = history(), engine_()
     projections = [FlakyPlans(LONDON), FlakyActions(LONDON)]
     runner = Runner(engine, Source(events), projections, page_size=3)
     runner.create_tables()
-    for failing in projections:  # page 2 is events 4-6: status change, plan lead, reschedule
-        failing.fail_at = 6
-        with pytest.raises(RuntimeError, match="boom"):
-            runner.catch_up()
-        failing.fail_at = None
-        assert runner.positions() == {"plans": 3, "actions": 3}
-        with engine.connect() as conn:  # the plans rows of page 2 were rolled back too
-            assert conn.execute(select(plans.plan_changes.c.position)).scalars().all() == [1, 2]
-        a = query(engine, actions.get_action, events[2].originator_id, day(2, 12), NOW)
-        assert (a["status"], a["version"]) == ("not_started", 1)
-    assert runner.catch_up() == len(events) - 3
+    projections[1].fail_at = 6  # page 2 is events 4-6: status change, plan lead, reschedule
+    assert runner.catch_up() == len(events)
+    assert runner.positions() == {"plans": len(events), "actions": 5}
+    [failure] = runner.failures().values()
+    assert (failure.name, failure.position, failure.reason) == ("actions", 6, "RuntimeError: boom")
+    a = query(engine, actions.get_action, events[2].originator_id, day(2, 12), NOW)
+    assert (a["status"], a["version"]) == ("in_progress", 2)  # event 4 was applied
+
+    projections[1].fail_at = None  # fixed
+    runner.retry()
+    assert runner.failures() == {}
     assert runner.positions() == {"plans": len(events), "actions": len(events)}
     fresh = project(events, plans.PlansProjection(LONDON), actions.ActionsProjection(LONDON))
     assert dump(engine, projections) == dump(fresh, projections)
+
+
+def test_a_page_that_fails_for_the_database_moves_nothing_and_marks_nothing():
+    from sqlalchemy.exc import OperationalError
+
+    class Down(plans.PlansProjection):
+        def handle(self, event, conn, position):
+            if position == 5:
+                raise OperationalError("INSERT", {}, Exception("database is locked"))
+            super().handle(event, conn, position)
+
+    events, engine = history(), engine_()
+    projections = [Down(LONDON), actions.ActionsProjection(LONDON)]
+    runner = Runner(engine, Source(events), projections, page_size=3)
+    runner.create_tables()
+    with pytest.raises(OperationalError):
+        runner.catch_up()
+    assert runner.positions() == {"plans": 3, "actions": 3}
+    assert runner.failures() == {}
 
 
 def test_rebuild_accepts_any_iterable_of_names():
