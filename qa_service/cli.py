@@ -277,8 +277,13 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
         ):
             done = svc.reads.rebuild(chosen, progress=lambda _name, count: bar.update(count))
         click.echo(f"Rebuilt {', '.join(chosen)} from {done} events.")
+        stopped = svc.reads.failures()
+        if stopped:
+            _report_positions(svc)
     finally:
         svc.close()
+    if stopped:
+        raise SystemExit(1)
 
 
 @projections.command("status")
@@ -330,6 +335,8 @@ def projections_run(interval: float) -> None:
     import signal
     import time
 
+    from projections.base import UNAVAILABLE
+
     svc = _service()
     stopping = False
 
@@ -342,7 +349,12 @@ def projections_run(interval: float) -> None:
     click.echo("Following the event log; stop with Ctrl-C.", err=True)
     try:
         while not stopping:
-            svc.log.catch_up()
+            try:
+                svc.log.catch_up()
+            except UNAVAILABLE as error:  # the database went away: wait for it
+                click.echo(
+                    f"the database is unavailable ({type(error).__name__}); retrying", err=True
+                )
             time.sleep(interval)
     finally:
         svc.close()
