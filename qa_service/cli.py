@@ -277,7 +277,7 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
         ):
             done = svc.reads.rebuild(chosen, progress=lambda _name, count: bar.update(count))
         click.echo(f"Rebuilt {', '.join(chosen)} from {done} events.")
-        stopped = svc.reads.failures()
+        stopped = [name for name in svc.reads.failures() if name in chosen]
         if stopped:
             _report_positions(svc)
     finally:
