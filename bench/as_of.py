@@ -57,7 +57,7 @@ def store_urls(store: str) -> Iterator[Callable[[int], Settings]]:
 
 
 def event_count(svc: Service) -> int:
-    return svc.log.recorder.max_notification_id() or 0
+    return svc.commands.recorder.max_notification_id() or 0
 
 
 def load(svc: Service, clock: SimClock, target: int) -> list[uuid.UUID]:
@@ -65,7 +65,9 @@ def load(svc: Service, clock: SimClock, target: int) -> list[uuid.UUID]:
     plan_ids, seed, started = [], 1, perf_counter()
     while event_count(svc) < target:
         clock.now = datetime(2016, 2, 1, 9, tzinfo=ZONE)  # load_demo starts at publication
-        summary = load_demo(svc.log, clock, ZONE, seed=seed, until=UNTIL, defer_projections=True)
+        summary = load_demo(
+            svc.commands, clock, ZONE, seed=seed, until=UNTIL, defer_projections=True
+        )
         plan_ids.append(summary.plan_id)
         if seed % 10 == 0:
             n, s = event_count(svc), perf_counter() - started
@@ -106,7 +108,7 @@ def bench(store: str, settings: Settings, n: int) -> None:
         events = event_count(svc)
         clock.now = datetime.now(ZONE)  # "current" reads are as of today, as known now
 
-        with svc.log.writer():
+        with svc.commands.writer():
             start = perf_counter()
             rebuilt = svc.reads.rebuild()
             elapsed = perf_counter() - start
@@ -137,7 +139,7 @@ def bench(store: str, settings: Settings, n: int) -> None:
                 ("one action: current", lambda: q.action(action_id)),
                 ("one action: as of 2016-09-30", lambda: q.action(action_id, as_of=sep30)),
                 ("one action: replay aggregate from events (contrast)",
-                 lambda: svc.log.repository.get(action_id)),
+                 lambda: svc.commands.repository.get(action_id)),
             ],
         ]  # fmt: skip
         width = max(len(label) for group in groups for label, _ in group)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from events.clock import QAAggregate
+from events.context import today
 from events.rules import (
     ACTION_STATUSES,
     CLOSED_STATUSES,
@@ -19,7 +20,6 @@ from events.rules import (
 )
 
 ORIGINS = ("plan", "audit")
-T = TypeVar("T")
 
 
 def check_action_fields(
@@ -73,9 +73,6 @@ class Action(QAAggregate):
         owners: Sequence[str],
         due_on: date | None,
         effective_on: date,
-        actor: str,
-        actor_role: str,
-        today: date,
         plan_id: UUID | None = None,
         recommendation: int | None = None,
         audit_id: UUID | None = None,
@@ -84,7 +81,7 @@ class Action(QAAggregate):
     ) -> Action:
         problems = Problems()
         problems.one_of(origin, ORIGINS, "origin")
-        problems.not_future(effective_on, today, f"{field_prefix}effective_on")
+        problems.not_future(effective_on, today(), f"{field_prefix}effective_on")
         check_action_fields(
             problems,
             field_prefix,
@@ -115,8 +112,6 @@ class Action(QAAggregate):
             owners=list(owners),
             due_on=due_on,
             effective_on=effective_on,
-            actor=actor,
-            actor_role=actor_role,
         )
 
     @event("Raised")
@@ -132,8 +127,6 @@ class Action(QAAggregate):
         owners: list[str],
         due_on: date | None,
         effective_on: date,
-        actor: str,
-        actor_role: str,
     ) -> None:
         self.origin = origin
         self.plan_id = plan_id
@@ -144,28 +137,19 @@ class Action(QAAggregate):
         self.owners = list(owners)
         self.due_on = due_on
         self.raised_on = effective_on
-        self.raised_by = actor
         self.status = "not_started"
         self.status_since = effective_on
         self.status_reason: str | None = None
         self.due_since = effective_on
         self.owners_since = effective_on
-        # (effective_on, value) in effective order, for answers about past dates
-        self.status_history: list[tuple[date, str]] = [(effective_on, "not_started")]
-        self.due_history: list[tuple[date, date | None]] = [(effective_on, due_on)]
+
+    @property
+    def raised_by(self) -> str:
+        return self.created_by
 
     # Commands: check, then record one event.
 
-    def change_status(
-        self,
-        *,
-        status: str,
-        effective_on: date,
-        reason: str | None,
-        actor: str,
-        actor_role: str,
-        today: date,
-    ) -> None:
+    def change_status(self, *, status: str, effective_on: date, reason: str | None) -> None:
         problems = Problems()
         problems.one_of(status, ACTION_STATUSES, "status")
         problems.raise_if_any()
@@ -174,7 +158,7 @@ class Action(QAAggregate):
         if status not in TRANSITIONS[self.status]:
             raise Refused(f"an action cannot move from {self.status} to {status}")
         self._check_effective_on(
-            problems, effective_on, today, since=self.status_since, what="its status last changed"
+            problems, effective_on, since=self.status_since, what="its status last changed"
         )
         if self.status in CLOSED_STATUSES:
             why = "reopening an action"
@@ -191,23 +175,12 @@ class Action(QAAggregate):
             status=status,
             effective_on=effective_on,
             reason=_clean(reason),
-            actor=actor,
-            actor_role=actor_role,
         )
 
-    def reschedule(
-        self,
-        *,
-        due_on: date | None,
-        effective_on: date,
-        reason: str,
-        actor: str,
-        actor_role: str,
-        today: date,
-    ) -> None:
+    def reschedule(self, *, due_on: date | None, effective_on: date, reason: str) -> None:
         problems = Problems()
         self._check_effective_on(
-            problems, effective_on, today, since=self.due_since, what="its due date last changed"
+            problems, effective_on, since=self.due_since, what="its due date last changed"
         )
         problems.text(reason, "reason", max_length=2000)
         if due_on is None:
@@ -226,8 +199,6 @@ class Action(QAAggregate):
             previous_due_on=self.due_on,
             effective_on=effective_on,
             reason=reason.strip(),
-            actor=actor,
-            actor_role=actor_role,
         )
 
     def reassign(
@@ -236,14 +207,11 @@ class Action(QAAggregate):
         owners: Sequence[str],
         effective_on: date,
         reason: str,
-        actor: str,
-        actor_role: str,
-        today: date,
         check: Problems | None = None,
     ) -> None:
         problems = check or Problems()
         self._check_effective_on(
-            problems, effective_on, today, since=self.owners_since, what="its owners last changed"
+            problems, effective_on, since=self.owners_since, what="its owners last changed"
         )
         problems.text(reason, "reason", max_length=2000)
         check_owners(problems, "owners", owners)
@@ -255,14 +223,12 @@ class Action(QAAggregate):
             previous_owners=list(self.owners),
             effective_on=effective_on,
             reason=reason.strip(),
-            actor=actor,
-            actor_role=actor_role,
         )
 
     def _check_effective_on(
-        self, problems: Problems, effective_on: date, today: date, *, since: date, what: str
+        self, problems: Problems, effective_on: date, *, since: date, what: str
     ) -> None:
-        if problems.not_future(effective_on, today, "effective_on"):
+        if problems.not_future(effective_on, today(), "effective_on"):
             problems.check(
                 effective_on >= since,
                 "effective_on",
@@ -272,13 +238,10 @@ class Action(QAAggregate):
     # Events: they only change state, and run again on replay.
 
     @event("StatusChanged")
-    def _status_changed(
-        self, status: str, effective_on: date, reason: str | None, actor: str, actor_role: str
-    ) -> None:
+    def _status_changed(self, status: str, effective_on: date, reason: str | None) -> None:
         self.status = status
         self.status_since = effective_on
         self.status_reason = reason
-        self.status_history.append((effective_on, status))
 
     @event("Rescheduled")
     def _rescheduled(
@@ -287,12 +250,9 @@ class Action(QAAggregate):
         previous_due_on: date | None,
         effective_on: date,
         reason: str,
-        actor: str,
-        actor_role: str,
     ) -> None:
         self.due_on = due_on
         self.due_since = effective_on
-        self.due_history.append((effective_on, due_on))
 
     @event("Reassigned")
     def _reassigned(
@@ -301,26 +261,9 @@ class Action(QAAggregate):
         previous_owners: list[str],
         effective_on: date,
         reason: str,
-        actor: str,
-        actor_role: str,
     ) -> None:
         self.owners = list(owners)
         self.owners_since = effective_on
-
-    def is_overdue(self, on: date) -> bool:
-        """Due before ``on`` and not completed or cancelled by then (derived, never stored)."""
-        due_on = _as_of(self.due_history, on, self.due_on)
-        status = _as_of(self.status_history, on, "not_started")
-        return due_on is not None and due_on < on and status not in CLOSED_STATUSES
-
-
-def _as_of(history: list[tuple[date, T]], on: date, default: T) -> T:
-    value = default
-    for effective_on, each in history:
-        if effective_on > on:
-            break
-        value = each
-    return value
 
 
 def _clean(text: str | None) -> str | None:

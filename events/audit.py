@@ -10,7 +10,8 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from events.action import Action, check_action_fields
-from events.clock import QAAggregate
+from events.clock import FROM_EVENT, QAAggregate
+from events.context import today
 from events.rules import (
     AUDIT_TYPES,
     CASE_REF,
@@ -37,7 +38,7 @@ CORRECTABLE = (
 PERSONAL_FIELDS = ("case_ref", "strengths", "improvements", "rationale", "reason")
 
 
-def check_audit_fields(problems: Problems, fields: Mapping[str, Any], today: date) -> None:
+def check_audit_fields(problems: Problems, fields: Mapping[str, Any]) -> None:
     """The rules on an audit's own fields; ``fields`` may hold only some of them."""
     if "case_ref" in fields:
         problems.check(
@@ -51,7 +52,7 @@ def check_audit_fields(problems: Problems, fields: Mapping[str, Any], today: dat
     if "audit_type" in fields:
         problems.one_of(fields["audit_type"], AUDIT_TYPES, "audit_type")
     if "audited_on" in fields:
-        problems.not_future(fields["audited_on"], today, "audited_on")
+        problems.not_future(fields["audited_on"], today(), "audited_on")
     if "overall_grade" in fields:
         problems.one_of(fields["overall_grade"], GRADES, "overall_grade")
     if "judgements" in fields:
@@ -102,8 +103,6 @@ class CaseAudit(QAAggregate):
         strengths: list[str],
         improvements: list[str],
         action_ids: list[UUID],
-        actor: str,
-        actor_role: str,
     ) -> None:
         self.case_ref = case_ref
         self.service_area = service_area
@@ -116,10 +115,14 @@ class CaseAudit(QAAggregate):
         self.strengths = list(strengths)
         self.improvements = list(improvements)
         self.action_ids = list(action_ids)
-        self.auditor = actor
         self.moderation: dict[str, Any] | None = None
         self.withdrawn: dict[str, Any] | None = None
         self.corrections = 0
+
+    @property
+    def auditor(self) -> str:
+        """Who recorded the audit."""
+        return self.created_by
 
     @property
     def grade(self) -> str:
@@ -145,16 +148,13 @@ class CaseAudit(QAAggregate):
         effective_on: date,
         actions: Sequence[Mapping[str, Any]],
         new_id: Callable[[], UUID],
-        actor: str,
-        actor_role: str,
-        today: date,
     ) -> list[Action]:
         """Confirm or change the grade; may raise further actions. Returns them."""
         self._check_live()
         problems = Problems()
         problems.one_of(grade, GRADES, "grade")
         problems.text(rationale, "rationale", max_length=5000)
-        if problems.not_future(effective_on, today, "effective_on"):
+        if problems.not_future(effective_on, today(), "effective_on"):
             if effective_on < self.audited_on:
                 problems.add(
                     "effective_on",
@@ -166,17 +166,7 @@ class CaseAudit(QAAggregate):
                     "must not be before the last moderation "
                     f"({self.moderation['effective_on'].isoformat()})",
                 )
-        raised = _raise_actions(
-            problems,
-            actions,
-            new_id,
-            self.id,
-            self.case_ref,
-            effective_on,
-            actor,
-            actor_role,
-            today,
-        )
+        raised = _raise_actions(problems, actions, new_id, self.id, self.case_ref, effective_on)
         if grade == "inadequate" and not self.action_ids and not actions:
             problems.add(
                 "grade",
@@ -190,20 +180,10 @@ class CaseAudit(QAAggregate):
             rationale=rationale.strip(),
             effective_on=effective_on,
             action_ids=[a.id for a in raised],
-            actor=actor,
-            actor_role=actor_role,
         )
         return raised
 
-    def correct(
-        self,
-        *,
-        changes: Mapping[str, Any],
-        reason: str,
-        actor: str,
-        actor_role: str,
-        today: date,
-    ) -> None:
+    def correct(self, *, changes: Mapping[str, Any], reason: str) -> None:
         """Change named fields of the record, with a reason."""
         self._check_live()
         problems = Problems()
@@ -212,7 +192,7 @@ class CaseAudit(QAAggregate):
             problems.add("changes", "name at least one field to correct")
         for name in changes:
             problems.one_of(name, CORRECTABLE, "changes")
-        check_audit_fields(problems, changes, today)
+        check_audit_fields(problems, changes)
         audit_type = changes.get("audit_type", self.audit_type)
         theme = changes.get("theme", self.theme)
         check_theme(problems, audit_type, theme)
@@ -232,30 +212,24 @@ class CaseAudit(QAAggregate):
             changes=dict(actual),
             previous={k: getattr(self, k) for k in actual},
             reason=reason.strip(),
-            actor=actor,
-            actor_role=actor_role,
         )
 
-    def withdraw(
-        self, *, reason: str, effective_on: date, actor: str, actor_role: str, today: date
-    ) -> None:
+    def withdraw(self, *, reason: str, effective_on: date) -> None:
         self._check_live()
         problems = Problems()
         problems.text(reason, "reason", max_length=2000)
-        if problems.not_future(effective_on, today, "effective_on"):
+        if problems.not_future(effective_on, today(), "effective_on"):
             problems.check(
                 effective_on >= self.audited_on,
                 "effective_on",
                 f"must not be before the audit itself ({self.audited_on.isoformat()})",
             )
         problems.raise_if_any()
-        self._withdrawn(
-            reason=reason.strip(), effective_on=effective_on, actor=actor, actor_role=actor_role
-        )
+        self._withdrawn(reason=reason.strip(), effective_on=effective_on)
 
-    def attach_action(self, *, action_id: UUID, actor: str, actor_role: str) -> None:
+    def attach_action(self, *, action_id: UUID) -> None:
         self._check_live()
-        self._action_attached(action_id=action_id, actor=actor, actor_role=actor_role)
+        self._action_attached(action_id=action_id)
 
     @event("Moderated")
     def _moderated(
@@ -265,8 +239,7 @@ class CaseAudit(QAAggregate):
         rationale: str,
         effective_on: date,
         action_ids: list[UUID],
-        actor: str,
-        actor_role: str,
+        actor: str = FROM_EVENT,
     ) -> None:
         self.moderation = {
             "grade": grade,
@@ -277,24 +250,17 @@ class CaseAudit(QAAggregate):
         self.action_ids.extend(action_ids)
 
     @event("Corrected")
-    def _corrected(
-        self,
-        changes: dict[str, Any],
-        previous: dict[str, Any],
-        reason: str,
-        actor: str,
-        actor_role: str,
-    ) -> None:
+    def _corrected(self, changes: dict[str, Any], previous: dict[str, Any], reason: str) -> None:
         for name, value in changes.items():
             setattr(self, name, value)
         self.corrections += 1
 
     @event("Withdrawn")
-    def _withdrawn(self, reason: str, effective_on: date, actor: str, actor_role: str) -> None:
+    def _withdrawn(self, reason: str, effective_on: date, actor: str = FROM_EVENT) -> None:
         self.withdrawn = {"reason": reason, "effective_on": effective_on, "by": actor}
 
     @event("ActionAttached")
-    def _action_attached(self, action_id: UUID, actor: str, actor_role: str) -> None:
+    def _action_attached(self, action_id: UUID) -> None:
         self.action_ids.append(action_id)
 
 
@@ -304,18 +270,15 @@ def record_audit(
     fields: Mapping[str, Any],
     actions: Sequence[Mapping[str, Any]],
     new_id: Callable[[], UUID],
-    actor: str,
-    actor_role: str,
-    today: date,
 ) -> tuple[CaseAudit, list[Action]]:
     """Check a whole new audit and its remedial actions; return them to save together."""
     problems = Problems()
-    fields = {**fields, "audited_on": fields.get("audited_on") or today}
+    fields = {**fields, "audited_on": fields.get("audited_on") or today()}
     required = ("case_ref", "service_area", "audit_type", "overall_grade")
     for name in required:
         problems.check(fields.get(name) is not None, name, "is required")
     present = {k: v for k, v in fields.items() if v is not None}
-    check_audit_fields(problems, present, today)
+    check_audit_fields(problems, present)
     check_theme(problems, fields.get("audit_type"), fields.get("theme"))
     if fields.get("audit_type") == "learning_week":
         problems.check(
@@ -324,17 +287,7 @@ def record_audit(
             "a learning_week audit names its learning week",
         )
     audited_on = fields["audited_on"]
-    raised = _raise_actions(
-        problems,
-        actions,
-        new_id,
-        id,
-        fields.get("case_ref"),
-        audited_on,
-        actor,
-        actor_role,
-        today,
-    )
+    raised = _raise_actions(problems, actions, new_id, id, fields.get("case_ref"), audited_on)
     if fields.get("overall_grade") == "inadequate" and not actions:
         problems.add(
             "actions",
@@ -354,8 +307,6 @@ def record_audit(
         strengths=list(fields.get("strengths") or []),
         improvements=list(fields.get("improvements") or []),
         action_ids=[a.id for a in raised],
-        actor=actor,
-        actor_role=actor_role,
     )
     return audit, raised
 
@@ -367,9 +318,6 @@ def _raise_actions(
     audit_id: UUID,
     case_ref: str | None,
     effective_on: date,
-    actor: str,
-    actor_role: str,
-    today: date,
 ) -> list[Action]:
     """Check remedial actions (errors named ``actions[i].field``); build them if all pass."""
     for i, spec in enumerate(actions):
@@ -393,10 +341,7 @@ def _raise_actions(
             description=spec["description"],
             owners=spec["owners"],
             due_on=spec["due_on"],
-            effective_on=min(effective_on, today),
-            actor=actor,
-            actor_role=actor_role,
-            today=today,
+            effective_on=min(effective_on, today()),
         )
         for spec in actions
     ]

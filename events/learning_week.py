@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from events.clock import QAAggregate
+from events.context import today
 from events.rules import FINDING_KINDS, RESPONDENTS, Problems, Refused
 
 PERSONAL_FIELDS = ("comment", "text")
@@ -24,13 +25,10 @@ class LearningWeek(QAAggregate):
         title: str,
         starts_on: date,
         ends_on: date,
-        actor: str,
-        actor_role: str,
-        today: date,
     ) -> LearningWeek:
         problems = Problems()
         problems.text(title, "title", max_length=300)
-        problems.not_future(starts_on, today, "starts_on")
+        problems.not_future(starts_on, today(), "starts_on")
         if problems.check(ends_on >= starts_on, "ends_on", "must not be before starts_on"):
             problems.check(
                 (ends_on - starts_on).days < LONGEST_WEEK_DAYS,
@@ -43,14 +41,10 @@ class LearningWeek(QAAggregate):
             title=title.strip(),
             starts_on=starts_on,
             ends_on=ends_on,
-            actor=actor,
-            actor_role=actor_role,
         )
 
     @event("Opened")
-    def __init__(
-        self, id: UUID, title: str, starts_on: date, ends_on: date, actor: str, actor_role: str
-    ) -> None:
+    def __init__(self, id: UUID, title: str, starts_on: date, ends_on: date) -> None:
         self.title = title
         self.starts_on = starts_on
         self.ends_on = ends_on
@@ -63,15 +57,15 @@ class LearningWeek(QAAggregate):
         if self.closed_on is not None:
             raise Refused(f"the learning week was closed on {self.closed_on.isoformat()}")
 
-    def _check_effective_on(self, problems: Problems, effective_on: date, today: date) -> None:
-        if problems.not_future(effective_on, today, "effective_on"):
+    def _check_effective_on(self, problems: Problems, effective_on: date) -> None:
+        if problems.not_future(effective_on, today(), "effective_on"):
             problems.check(
                 effective_on >= self.starts_on,
                 "effective_on",
                 f"must not be before the week started ({self.starts_on.isoformat()})",
             )
 
-    def add_audit(self, *, audit_id: UUID, audited_on: date, actor: str, actor_role: str) -> None:
+    def add_audit(self, *, audit_id: UUID, audited_on: date) -> None:
         self._check_open()
         problems = Problems()
         problems.check(
@@ -81,7 +75,7 @@ class LearningWeek(QAAggregate):
             f"({self.starts_on.isoformat()})",
         )
         problems.raise_if_any()
-        self._audit_added(audit_id=audit_id, actor=actor, actor_role=actor_role)
+        self._audit_added(audit_id=audit_id)
 
     def record_feedback(
         self,
@@ -91,9 +85,6 @@ class LearningWeek(QAAggregate):
         knew_why_involved: bool,
         comment: str | None,
         effective_on: date,
-        actor: str,
-        actor_role: str,
-        today: date,
     ) -> None:
         self._check_open()
         problems = Problems()
@@ -110,7 +101,7 @@ class LearningWeek(QAAggregate):
         )
         if comment is not None:
             problems.text(comment, "comment", max_length=5000)
-        self._check_effective_on(problems, effective_on, today)
+        self._check_effective_on(problems, effective_on)
         problems.raise_if_any()
         self._feedback_recorded(
             respondent=respondent,
@@ -118,46 +109,32 @@ class LearningWeek(QAAggregate):
             knew_why_involved=knew_why_involved,
             comment=comment.strip() if comment else None,
             effective_on=effective_on,
-            actor=actor,
-            actor_role=actor_role,
         )
 
-    def record_finding(
-        self,
-        *,
-        kind: str,
-        theme: str,
-        text: str,
-        effective_on: date,
-        actor: str,
-        actor_role: str,
-        today: date,
-    ) -> None:
+    def record_finding(self, *, kind: str, theme: str, text: str, effective_on: date) -> None:
         self._check_open()
         problems = Problems()
         problems.one_of(kind, FINDING_KINDS, "kind")
         problems.text(theme, "theme", max_length=200)
         problems.text(text, "text", max_length=5000)
-        self._check_effective_on(problems, effective_on, today)
+        self._check_effective_on(problems, effective_on)
         problems.raise_if_any()
         self._finding_recorded(
             kind=kind,
             theme=theme.strip(),
             text=text.strip(),
             effective_on=effective_on,
-            actor=actor,
-            actor_role=actor_role,
         )
 
-    def close(self, *, effective_on: date, actor: str, actor_role: str, today: date) -> None:
+    def close(self, *, effective_on: date) -> None:
         self._check_open()
         problems = Problems()
-        self._check_effective_on(problems, effective_on, today)
+        self._check_effective_on(problems, effective_on)
         problems.raise_if_any()
-        self._closed(effective_on=effective_on, actor=actor, actor_role=actor_role)
+        self._closed(effective_on=effective_on)
 
     @event("AuditAdded")
-    def _audit_added(self, audit_id: UUID, actor: str, actor_role: str) -> None:
+    def _audit_added(self, audit_id: UUID) -> None:
         self.audit_ids.append(audit_id)
 
     @event("FeedbackRecorded")
@@ -168,8 +145,6 @@ class LearningWeek(QAAggregate):
         knew_why_involved: bool,
         comment: str | None,
         effective_on: date,
-        actor: str,
-        actor_role: str,
     ) -> None:
         self.feedback.append(
             {
@@ -182,13 +157,11 @@ class LearningWeek(QAAggregate):
         )
 
     @event("FindingRecorded")
-    def _finding_recorded(
-        self, kind: str, theme: str, text: str, effective_on: date, actor: str, actor_role: str
-    ) -> None:
+    def _finding_recorded(self, kind: str, theme: str, text: str, effective_on: date) -> None:
         self.findings.append(
             {"kind": kind, "theme": theme, "text": text, "effective_on": effective_on}
         )
 
     @event("Closed")
-    def _closed(self, effective_on: date, actor: str, actor_role: str) -> None:
+    def _closed(self, effective_on: date) -> None:
         self.closed_on = effective_on

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
-from events.clock import QAAggregate
+from events.action import Action
+from events.clock import FROM_EVENT, QAAggregate
+from events.context import today
 from events.rules import INITIALS, QUARTER, RAGS, Problems, Refused, quarter_bounds
 
 
@@ -32,28 +34,21 @@ class ImprovementPlan(QAAggregate):
         title: str,
         source: str,
         published_on: date,
-        actor: str,
-        actor_role: str,
-        today: date,
     ) -> ImprovementPlan:
         problems = Problems()
         problems.text(title, "title", max_length=300)
         problems.text(source, "source", max_length=1000)
-        problems.not_future(published_on, today, "published_on")
+        problems.not_future(published_on, today(), "published_on")
         problems.raise_if_any()
         return cls(
             id=id,
             title=title.strip(),
             source=source.strip(),
             published_on=published_on,
-            actor=actor,
-            actor_role=actor_role,
         )
 
     @event("Created")
-    def __init__(
-        self, id: UUID, title: str, source: str, published_on: date, actor: str, actor_role: str
-    ) -> None:
+    def __init__(self, id: UUID, title: str, source: str, published_on: date) -> None:
         self.title = title
         self.source = source
         self.published_on = published_on
@@ -79,8 +74,8 @@ class ImprovementPlan(QAAggregate):
         """Things added to a plan take effect on its publication unless told otherwise."""
         return effective_on or self.published_on
 
-    def _check_effective_on(self, problems: Problems, effective_on: date, today: date) -> None:
-        if problems.not_future(effective_on, today, "effective_on"):
+    def _check_effective_on(self, problems: Problems, effective_on: date) -> None:
+        if problems.not_future(effective_on, today(), "effective_on"):
             problems.check(
                 effective_on >= self.published_on,
                 "effective_on",
@@ -96,9 +91,6 @@ class ImprovementPlan(QAAggregate):
         name: str,
         job_title: str | None,
         effective_on: date | None,
-        actor: str,
-        actor_role: str,
-        today: date,
     ) -> None:
         effective_on = self.effective_or_published(effective_on)
         problems = Problems()
@@ -110,7 +102,7 @@ class ImprovementPlan(QAAggregate):
         problems.text(name, "name", max_length=200)
         if job_title is not None:
             problems.text(job_title, "job_title", max_length=200)
-        self._check_effective_on(problems, effective_on, today)
+        self._check_effective_on(problems, effective_on)
         problems.raise_if_any()
         if initials in self.leads:
             raise Refused(f"the plan already has a key lead with initials {initials}")
@@ -119,8 +111,6 @@ class ImprovementPlan(QAAggregate):
             name=name.strip(),
             job_title=job_title.strip() if job_title else None,
             effective_on=effective_on,
-            actor=actor,
-            actor_role=actor_role,
         )
 
     def add_recommendation(
@@ -135,9 +125,6 @@ class ImprovementPlan(QAAggregate):
         expected_outcomes: Sequence[str],
         measures_of_success: Sequence[str],
         effective_on: date | None,
-        actor: str,
-        actor_role: str,
-        today: date,
     ) -> None:
         effective_on = self.effective_or_published(effective_on)
         problems = Problems()
@@ -153,7 +140,7 @@ class ImprovementPlan(QAAggregate):
             ("measures_of_success", measures_of_success),
         ):
             _texts(problems, values, name)
-        self._check_effective_on(problems, effective_on, today)
+        self._check_effective_on(problems, effective_on)
         problems.raise_if_any()
         if number in self.recommendations:
             raise Refused(f"the plan already has a recommendation {number}")
@@ -167,19 +154,53 @@ class ImprovementPlan(QAAggregate):
             expected_outcomes=list(expected_outcomes),
             measures_of_success=list(measures_of_success),
             effective_on=effective_on,
-            actor=actor,
-            actor_role=actor_role,
         )
 
-    def attach_action(
-        self, *, recommendation: int, action_id: UUID, actor: str, actor_role: str
-    ) -> None:
+    def raise_actions(
+        self,
+        *,
+        recommendation: int,
+        actions: Sequence[Mapping[str, Any]],
+        effective_on: date | None,
+        new_id: Callable[[], UUID],
+        prefix: str,
+    ) -> list[Action]:
+        """Raise actions on a recommendation, owned by the plan's key leads, and attach
+        them; returns them to save with the plan. ``prefix`` names each action's fields
+        in errors, e.g. ``actions[{i}].``; each takes effect on its own ``effective_on``,
+        else on ``effective_on``, else on the plan's publication."""
+        problems = Problems()
+        raised = []
+        for i, spec in enumerate(actions):
+            where = prefix.format(i=i)
+            self.check_initials(problems, where + "owners", spec.get("owners") or [])
+            action = problems.collect(
+                where,
+                lambda spec=spec: Action.raise_action(
+                    id=new_id(),
+                    origin="plan",
+                    plan_id=self.id,
+                    recommendation=recommendation,
+                    description=spec.get("description"),
+                    owners=spec.get("owners") or [],
+                    due_on=spec.get("due_on"),
+                    effective_on=self.effective_or_published(
+                        spec.get("effective_on") or effective_on
+                    ),
+                ),
+            )
+            if action is not None:
+                raised.append(action)
+        problems.raise_if_any()
+        for action in raised:
+            self.attach_action(recommendation=recommendation, action_id=action.id)
+        return raised
+
+    def attach_action(self, *, recommendation: int, action_id: UUID) -> None:
         problems = Problems()
         self.check_recommendation(problems, "recommendation", recommendation)
         problems.raise_if_any()
-        self._action_attached(
-            recommendation=recommendation, action_id=action_id, actor=actor, actor_role=actor_role
-        )
+        self._action_attached(recommendation=recommendation, action_id=action_id)
 
     def record_review(
         self,
@@ -193,9 +214,6 @@ class ImprovementPlan(QAAggregate):
         further_actions: str | None,
         reason: str | None,
         effective_on: date,
-        actor: str,
-        actor_role: str,
-        today: date,
     ) -> None:
         problems = Problems()
         known = self.check_recommendation(problems, "recommendation", recommendation)
@@ -214,7 +232,7 @@ class ImprovementPlan(QAAggregate):
             "must be a calendar quarter written like 2016-Q2",
         ):
             first, _ = quarter_bounds(quarter)
-            if problems.not_future(effective_on, today, "effective_on"):
+            if problems.not_future(effective_on, today(), "effective_on"):
                 if effective_on < first:
                     problems.add(
                         "effective_on",
@@ -245,8 +263,6 @@ class ImprovementPlan(QAAggregate):
             further_actions=further_actions,
             reason=reason.strip() if reason and reason.strip() else None,
             effective_on=effective_on,
-            actor=actor,
-            actor_role=actor_role,
         )
 
     # Events.
@@ -258,8 +274,6 @@ class ImprovementPlan(QAAggregate):
         name: str,
         job_title: str | None,
         effective_on: date,
-        actor: str,
-        actor_role: str,
     ) -> None:
         self.leads[initials] = {"initials": initials, "name": name, "job_title": job_title}
 
@@ -275,8 +289,6 @@ class ImprovementPlan(QAAggregate):
         expected_outcomes: list[str],
         measures_of_success: list[str],
         effective_on: date,
-        actor: str,
-        actor_role: str,
     ) -> None:
         self.recommendations[number] = {
             "number": number,
@@ -292,9 +304,7 @@ class ImprovementPlan(QAAggregate):
         }
 
     @event("ActionAttached")
-    def _action_attached(
-        self, recommendation: int, action_id: UUID, actor: str, actor_role: str
-    ) -> None:
+    def _action_attached(self, recommendation: int, action_id: UUID) -> None:
         self.recommendations[recommendation]["action_ids"].append(action_id)
 
     @event("ReviewRecorded")
@@ -309,8 +319,7 @@ class ImprovementPlan(QAAggregate):
         further_actions: str | None,
         reason: str | None,
         effective_on: date,
-        actor: str,
-        actor_role: str,
+        actor: str = FROM_EVENT,
     ) -> None:
         self.recommendations[recommendation]["reviews"][quarter] = {
             "quarter": quarter,
@@ -322,7 +331,3 @@ class ImprovementPlan(QAAggregate):
             "effective_on": effective_on,
             "recorded_by": actor,
         }
-
-    def latest_review(self, recommendation: int) -> dict[str, Any] | None:
-        reviews = self.recommendations[recommendation]["reviews"]
-        return reviews[max(reviews)] if reviews else None

@@ -7,8 +7,9 @@ replay), so the vocabularies here are tuples of the allowed strings.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
+from typing import TypeVar
 
 GRADES = ("outstanding", "good", "requires_improvement", "inadequate")
 GOOD_OR_BETTER = ("outstanding", "good")
@@ -63,6 +64,8 @@ TRANSITIONS: Mapping[str, tuple[str, ...]] = {
     "cancelled": ("in_progress", "not_started"),
 }
 
+T = TypeVar("T")
+
 
 class DomainError(Exception):
     """Something the domain refused. Nothing was recorded."""
@@ -116,6 +119,25 @@ class Problems:
     def raise_if_any(self) -> None:
         if self.errors:
             raise InvalidInput(self.errors)
+
+    def collect(
+        self, prefix: str, step: Callable[[], T], refused_field: str | None = None
+    ) -> T | None:
+        """Run one step of a larger command and gather its errors under ``prefix``
+        (e.g. ``recommendations[3].``), so the caller hears of every step's errors at
+        once. A refusal is gathered too, as ``refused_field``'s, if one is named.
+        Returns the step's result, or None if it failed."""
+        try:
+            return step()
+        except InvalidInput as error:
+            for field, messages in error.errors.items():
+                for message in messages:
+                    self.add(f"{prefix}{field}", message)
+        except Refused as error:
+            if refused_field is None:
+                raise
+            self.add(f"{prefix}{refused_field}", str(error))
+        return None
 
 
 def quarter_bounds(quarter: str) -> tuple[date, date]:

@@ -1,7 +1,10 @@
 """The read side: read models fed only by events, and the queries that read them.
 
-Each module owns its tables and one ``Projection``; ``ReadModels`` runs them together
-and answers queries as of a date (``as_of``) and as known at a time (``known_at_us``).
+Each module owns its tables, one ``Projection`` and the query functions that read its
+tables (each takes a connection, and answers as of a date, ``as_of``, and as known at a
+time, ``known_at_us``). ``ReadModels`` keeps them all: it catches them up with the event
+log, rebuilds them, reports their positions and any that stopped, and checks them
+against the events. Reads call the modules' query functions (``qa_service.queries``).
 """
 
 from __future__ import annotations
@@ -9,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date
 from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from projections import actions, audits, learning_weeks, plans, scratch, trail
+from projections import actions, audits, learning_weeks, plans, scratch, trail, verification
 from projections.base import EventSource, Failure, Projection, Runner
 
 
@@ -55,90 +56,18 @@ class ReadModels:
     def failures(self) -> dict[str, Failure]:
         return self.runner.failures()
 
-    # Queries.
-
-    def audit(self, audit_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            audit = audits.get_audit(conn, audit_id, as_of, known_at_us)
-            if audit is not None:
-                audit["actions"], _ = actions.actions_where(
-                    conn, as_of, known_at_us, audit_id=audit_id
-                )
-            return audit
-
-    def audits(
-        self, as_of: date, known_at_us: int, *, limit: int, offset: int, **filters: Any
-    ) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
-        where = audits.audit_filters(as_of, known_at_us, **filters)
-        with self.engine.connect() as conn:
-            items, total = audits.audits_where(conn, where, limit=limit, offset=offset)
-            return items, total, audits.distribution(conn, where)
-
-    def action(self, action_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            return actions.get_action(conn, action_id, as_of, known_at_us)
-
-    def actions(
-        self, as_of: date, known_at_us: int, **filters: Any
-    ) -> tuple[list[dict[str, Any]], int]:
-        with self.engine.connect() as conn:
-            return actions.actions_where(conn, as_of, known_at_us, **filters)
-
-    def owner_names(self) -> set[str]:
-        """Every action owner and plan lead's initials ever recorded."""
-        with self.engine.connect() as conn:
-            leads = conn.execute(select(plans.plan_leads.c.initials).distinct()).scalars()
-            return actions.owner_names(conn) | set(leads)
-
-    def plan(self, plan_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            return plans.plan_tree(conn, plan_id, as_of, known_at_us)
-
-    def plan_published_on(self, plan_id: UUID, known_at_us: int) -> date | None:
-        with self.engine.connect() as conn:
-            return plans.published_on(conn, plan_id, known_at_us)
-
-    def learning_week(self, week_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            return learning_weeks.week_summary(conn, week_id, as_of, known_at_us)
-
-    def plan_list(
-        self, as_of: date, known_at_us: int, *, limit: int, offset: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        with self.engine.connect() as conn:
-            return plans.plan_summaries(conn, as_of, known_at_us, limit=limit, offset=offset)
-
-    def learning_week_list(
-        self, as_of: date, known_at_us: int, *, limit: int, offset: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        with self.engine.connect() as conn:
-            return learning_weeks.week_summaries(
-                conn, as_of, known_at_us, limit=limit, offset=offset
-            )
-
-    # The trail.
-
-    def trail(self, *, limit: int, offset: int, **filters: Any) -> tuple[list[dict], int]:
-        with self.engine.connect() as conn:
-            return trail.trail_page(
-                conn, trail.trail_filters(**filters), limit=limit, offset=offset
-            )
-
-    @contextmanager
-    def trail_stream(self, **filters: Any) -> Iterator[Iterator[dict[str, Any]]]:
-        with self.engine.connect() as conn:
-            yield trail.trail_stream(conn, trail.trail_filters(**filters))
+    # Integrity.
 
     def trail_head(self) -> int:
         return self.runner.positions()["trail"]
 
-    def verify(self, at: Any = (), *, read_models: bool = True) -> trail.Verdict:
+    def verify(self, at: Any = (), *, read_models: bool = True) -> verification.Verdict:
         """Recompute the hash chain from the stored events, up to the trail's head (and
         note the recomputed hash at each position in ``at``); then, unless told not to,
         check every read model against the events (``projections.scratch``)."""
         head = self.trail_head()
         with self.engine.connect() as conn:
-            verdict = trail.verify(conn, self.source, head, at=at)
+            verdict = verification.verify(conn, self.source, head, at=at)
         if not read_models or not verdict.ok:
             return verdict  # events that fail the chain are no yardstick for read models
         drift = self.drift()
@@ -162,7 +91,3 @@ class ReadModels:
             fresh = ReadModels(engine, scratch.UpTo(self.source, up_to), self.projections[0].zone)
             scratch.rebuild(engine, fresh.source, fresh.projections, up_to)
             yield fresh
-
-    def plan_ids(self, as_of: date) -> list[UUID]:
-        with self.engine.connect() as conn:
-            return plans.plan_ids(conn, as_of)

@@ -65,7 +65,7 @@ failures = Table(
 
 PAGE_SIZE = 1000
 RETRY_SECONDS = 60
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # Errors of the database itself, not of an event: they stop a catch-up, marking nothing.
 UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
@@ -164,8 +164,11 @@ def facts_of(metadata: MetaData, name: str, key: str, *columns: Any) -> Table:
     )
 
 
-def versions_of(metadata: MetaData, name: str, key: str) -> Table:
-    """One row per event about an entity: its version as known at any time."""
+def changes_of(metadata: MetaData, name: str, key: str) -> Table:
+    """One row per event about an entity (a change): its version as known at any time.
+
+    Not an entity's state: that is what the bitemporal ``*_versions`` tables hold
+    (``projections.temporal``)."""
     return Table(
         name,
         metadata,
@@ -180,7 +183,7 @@ class FactsProjection(Projection):
     """A read model of facts that are only ever added (plans, learning weeks)."""
 
     key: str  # the entity's id column in every table
-    versions: Table
+    changes: Table  # one row per event (``changes_of``)
 
     def __init__(self, zone: ZoneInfo):
         super().__init__(zone)
@@ -208,7 +211,7 @@ class FactsProjection(Projection):
 
     def changed(self, event: Any, position: int) -> None:
         self.buffer.add(
-            self.versions,
+            self.changes,
             position=position,
             version=event.originator_version,
             recorded_us=self.recorded_us(event),
@@ -220,7 +223,7 @@ class TimelineProjection(Projection):
     """A read model of bitemporal rows (``projections.temporal``): each entity's facts
     are kept, and its rows recomputed from them by ``fold`` as each fact arrives."""
 
-    versions: Table
+    versions: Table  # the bitemporal state rows (``*_versions``)
     facts: Table
     state: tuple[str, ...]
 
@@ -471,7 +474,7 @@ class Runner:
     def _failed(self, name: str, position: int, error: BaseException) -> None:
         reason = describe(error)
         now = int(self.clock())
-        log.error("read model %s stopped at event %s: %s", name, position, reason)
+        logger.error("read model %s stopped at event %s: %s", name, position, reason)
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(failures)
@@ -490,7 +493,7 @@ class Runner:
             return
         with self.engine.begin() as conn:
             if conn.execute(delete(failures).where(failures.c.name.in_(names))).rowcount:
-                log.warning("read model(s) %s resumed", ", ".join(names))
+                logger.warning("read model(s) %s resumed", ", ".join(names))
 
     def rebuild(
         self, names: Iterable[str] | None = None, progress: Callable[[str, int], None] | None = None

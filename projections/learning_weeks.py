@@ -28,7 +28,7 @@ from sqlalchemy import (
 from events import LearningWeek
 from events.rules import GOOD_OR_BETTER
 from projections.audits import audit_filters, audit_versions, grade_counts
-from projections.base import FactsProjection, facts_of, versions_of
+from projections.base import FactsProjection, changes_of, facts_of
 
 metadata = MetaData()
 
@@ -40,7 +40,7 @@ weeks = facts_of(
     Column("title", String, nullable=False),
     Column("ends_on", Date, nullable=False),
 )
-week_changes = versions_of(metadata, "learning_week_changes", "week_id")
+week_changes = changes_of(metadata, "learning_week_changes", "week_id")
 week_closures = facts_of(metadata, "learning_week_closures", "week_id")
 week_feedback = facts_of(
     metadata,
@@ -65,7 +65,7 @@ class LearningWeeksProjection(FactsProjection):
     name = "learning_weeks"
     metadata = metadata
     key = "week_id"
-    versions = week_changes
+    changes = week_changes
 
     @singledispatchmethod
     def handle(self, event: Any, conn: Connection, position: int) -> None:
@@ -182,7 +182,7 @@ def week_summaries(
         .offset(offset)
     ).all()
     ids = [row.week_id for row in page]
-    versions = dict(
+    version_of = dict(
         conn.execute(
             select(week_changes.c.week_id, func.max(week_changes.c.version))
             .where(week_changes.c.week_id.in_(ids), week_changes.c.recorded_us <= known_at_us)
@@ -214,7 +214,7 @@ def week_summaries(
     items = [
         {
             "id": row.week_id,
-            "version": versions.get(row.week_id),
+            "version": version_of.get(row.week_id),
             "title": row.title,
             "starts_on": row.effective_on,
             "ends_on": row.ends_on,

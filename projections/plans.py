@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from events import ImprovementPlan
 from projections.actions import action_versions, actions_where, overdue_clause
-from projections.base import FactsProjection, facts_of, versions_of
+from projections.base import FactsProjection, changes_of, facts_of
 from projections.temporal import as_of_clause
 
 metadata = MetaData()
@@ -41,7 +41,7 @@ plans = facts_of(
     Column("title", String, nullable=False),
     Column("source", String, nullable=False),
 )
-plan_changes = versions_of(metadata, "plan_changes", "plan_id")
+plan_changes = changes_of(metadata, "plan_changes", "plan_id")
 plan_leads = facts_of(
     metadata,
     "plan_leads",
@@ -82,7 +82,7 @@ class PlansProjection(FactsProjection):
     name = "plans"
     metadata = metadata
     key = "plan_id"
-    versions = plan_changes
+    changes = plan_changes
 
     @singledispatchmethod
     def handle(self, event: Any, conn: Connection, position: int) -> None:
@@ -228,7 +228,7 @@ def plan_summaries(
         .offset(offset)
     ).all()
     ids = [row.plan_id for row in page]
-    versions = dict(
+    version_of = dict(
         conn.execute(
             select(plan_changes.c.plan_id, func.max(plan_changes.c.version))
             .where(plan_changes.c.plan_id.in_(ids), plan_changes.c.recorded_us <= known_at_us)
@@ -262,7 +262,7 @@ def plan_summaries(
     items = [
         {
             "id": row.plan_id,
-            "version": versions.get(row.plan_id),
+            "version": version_of.get(row.plan_id),
             "title": row.title,
             "source": row.source,
             "published_on": row.effective_on,

@@ -1,22 +1,14 @@
 """The inspectors' trail: every event, who did it, when it was recorded and took effect,
-why, a readable summary, and a hash chain over the stored events.
+why, a readable summary (``projections.summaries``), and the hash chain's value at its
+position (``projections.chain``); and the queries that read it.
 
-The chain: for each stored event, ``content`` = SHA-256 of its stored bytes (originator
-id, version, topic and state), and ``chain`` = SHA-256 of the previous chain hash, the
-event's position in the log and its content hash. The trail projection stores both for
-every position; ``verify`` recomputes them from the events table itself and reports the
-first position where the log and the chain disagree, and how. Whatever a person with
-access to the database puts in the events table (a value of another type, a NULL,
-truncated bytes), verification answers with a position, never with a crash.
+``projections.verification`` checks the chain against the events table.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import date
-from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -36,10 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import Uuid
 
-from events import Action, CaseAudit, ImprovementPlan, LearningWeek
 from projections.base import Projection
+from projections.chain import GENESIS, chain_hash, notification_content
+from projections.summaries import describe
 
-GENESIS = "0" * 64
 ENTITY_TYPES = {
     "CaseAudit": "audit",
     "Action": "action",
@@ -74,34 +66,8 @@ trail = Table(
 )
 
 
-class Unreadable(ValueError):
-    """A stored event is not of the kind the log stores (its state is not bytes)."""
-
-
-def content_hash(originator_id: Any, version: int, topic: str, state: bytes) -> str:
-    """SHA-256 of an event's stored bytes, wherever it stands in the log."""
-    if not isinstance(state, bytes | bytearray | memoryview):
-        # bytes() would turn a number into that many zero bytes, and fail on text.
-        kind = {type(None): "missing (NULL)", str: "text", int: "a number"}
-        raise Unreadable(f"its state is {kind.get(type(state), type(state).__name__)}, not bytes")
-    head = f"{originator_id}\n{version}\n{topic}\n".encode()
-    return hashlib.sha256(head + bytes(state)).hexdigest()
-
-
-def chain_hash(previous: str, position: int, content: str) -> str:
-    return hashlib.sha256(f"{previous}\n{position}\n{content}".encode()).hexdigest()
-
-
-def notification_content(notification: Any) -> str:
-    return content_hash(
-        notification.originator_id,
-        notification.originator_version,
-        notification.topic,
-        notification.state,
-    )
-
-
 def _effective_on(event: Any) -> date | None:
+    """The day the event took effect; a record's creation takes effect on its own date."""
     for name in ("effective_on", "audited_on", "published_on", "starts_on"):
         value = getattr(event, name, None)
         if isinstance(value, date):
@@ -109,11 +75,10 @@ def _effective_on(event: Any) -> date | None:
     return None
 
 
-def _show(day: date | None) -> str:
-    return day.isoformat() if day else "to be confirmed"
-
-
 class TrailProjection(Projection):
+    """One row per event, in log order, each chained to the one before: the chain's head
+    is read once a page and carried along, so a page is chained in memory."""
+
     name = "trail"
     metadata = metadata
 
@@ -156,233 +121,12 @@ class TrailProjection(Projection):
                 effective_on=effective_on,
                 reason=reason,
                 late=self.is_late(event, effective_on),
-                summary=self.describe(event),
+                summary=describe(event),
                 content_hash=content,
                 chain_hash=chained,
             )
         )
         self._head = chained
-
-    # A sentence per event, for people.
-
-    @singledispatchmethod
-    def describe(self, event: Any) -> str:
-        return type(event).__qualname__
-
-    @describe.register
-    def _(self, e: CaseAudit.Recorded) -> str:
-        return (
-            f"Audit recorded: {e.audit_type} audit of case {e.case_ref} ({e.service_area}), "
-            f"audited on {e.audited_on.isoformat()}, graded {e.overall_grade}"
-            + (f", with {len(e.action_ids)} action(s)" if e.action_ids else "")
-        )
-
-    @describe.register
-    def _(self, e: CaseAudit.Corrected) -> str:
-        changes = "; ".join(f"{k}: {e.previous.get(k)!r} to {v!r}" for k, v in e.changes.items())
-        return f"Audit corrected: {changes}"
-
-    @describe.register
-    def _(self, e: CaseAudit.Moderated) -> str:
-        verdict = "confirmed" if e.grade == e.previous_grade else f"changed from {e.previous_grade}"
-        return f"Audit moderated: grade {e.grade} ({verdict})"
-
-    @describe.register
-    def _(self, e: CaseAudit.Withdrawn) -> str:
-        return "Audit withdrawn"
-
-    @describe.register
-    def _(self, e: CaseAudit.ActionAttached) -> str:
-        return f"Action {e.action_id} raised on the audit"
-
-    @describe.register
-    def _(self, e: Action.Raised) -> str:
-        where = f"recommendation {e.recommendation}" if e.origin == "plan" else f"case {e.case_ref}"
-        return (
-            f"Action raised on {where}: {e.description} (owners {', '.join(e.owners)}; "
-            f"due {_show(e.due_on)})"
-        )
-
-    @describe.register
-    def _(self, e: Action.StatusChanged) -> str:
-        return f"Status changed to {e.status} from {e.effective_on.isoformat()}"
-
-    @describe.register
-    def _(self, e: Action.Rescheduled) -> str:
-        return f"Due date changed from {_show(e.previous_due_on)} to {_show(e.due_on)}"
-
-    @describe.register
-    def _(self, e: Action.Reassigned) -> str:
-        return f"Owners changed from {', '.join(e.previous_owners)} to {', '.join(e.owners)}"
-
-    @describe.register
-    def _(self, e: ImprovementPlan.Created) -> str:
-        return f"Plan created: {e.title}, published {e.published_on.isoformat()}"
-
-    @describe.register
-    def _(self, e: ImprovementPlan.LeadAdded) -> str:
-        return f"Key lead added: {e.initials}, {e.name}" + (
-            f", {e.job_title}" if e.job_title else ""
-        )
-
-    @describe.register
-    def _(self, e: ImprovementPlan.RecommendationAdded) -> str:
-        text = e.text if len(e.text) <= 120 else e.text[:117] + "..."
-        return f"Recommendation {e.number} added ({e.area}): {text}"
-
-    @describe.register
-    def _(self, e: ImprovementPlan.ActionAttached) -> str:
-        return f"Action {e.action_id} added to recommendation {e.recommendation}"
-
-    @describe.register
-    def _(self, e: ImprovementPlan.ReviewRecorded) -> str:
-        return (
-            f"{e.quarter} review of recommendation {e.recommendation}: progress {e.progress}, "
-            f"impact {e.impact}"
-        )
-
-    @describe.register
-    def _(self, e: LearningWeek.Opened) -> str:
-        return (
-            f"Learning week opened: {e.title}, {e.starts_on.isoformat()} to {e.ends_on.isoformat()}"
-        )
-
-    @describe.register
-    def _(self, e: LearningWeek.Closed) -> str:
-        return "Learning week closed"
-
-    @describe.register
-    def _(self, e: LearningWeek.AuditAdded) -> str:
-        return f"Audit {e.audit_id} added to the learning week"
-
-    @describe.register
-    def _(self, e: LearningWeek.FeedbackRecorded) -> str:
-        knew = "knew" if e.knew_why_involved else "did not know"
-        return (
-            f"Family feedback from a {e.respondent}: satisfaction {e.satisfaction}/10, "
-            f"{knew} why the service was involved"
-        )
-
-    @describe.register
-    def _(self, e: LearningWeek.FindingRecorded) -> str:
-        return f"Finding ({e.kind}, {e.theme}): {e.text}"
-
-
-# Verification.
-
-
-@dataclass(frozen=True)
-class Verdict:
-    ok: bool  # the chain holds, and every read model checked matches the events
-    count: int
-    head_position: int
-    head_hash: str
-    unchained: int = 0  # events newer than the chain (the trail has not caught up yet)
-    position: int | None = None  # the chain's first failure
-    problem: str | None = None  # altered, missing, reordered, inserted
-    detail: str | None = None
-    hashes_at: dict[int, str] = field(default_factory=dict)  # recomputed, where asked
-    read_models_ok: bool | None = None  # None: not checked (or the chain already failed)
-    drift: list[Any] = field(default_factory=list)  # projections.scratch.Drift, if any
-
-    @property
-    def chain_ok(self) -> bool:
-        return self.problem is None
-
-
-def _stored(conn: Connection, head: int) -> Iterator[Any]:
-    rows = conn.execution_options(yield_per=1000).execute(
-        select(trail.c.position, trail.c.content_hash, trail.c.chain_hash)
-        .where(trail.c.position <= head)
-        .order_by(trail.c.position)
-    )
-    yield from rows
-
-
-def verify(
-    conn: Connection,
-    source: Any,
-    head: int,
-    *,
-    at: Collection[int] = (),
-    page_size: int = 1000,
-) -> Verdict:
-    """Recompute the chain from the events table, in log order, up to the trail's head
-    (its tracking position), comparing each position with what the trail recorded."""
-    stored = _stored(conn, head)
-    wanted = set(at)
-    hashes_at: dict[int, str] = {}
-    previous = GENESIS
-    count = 0
-    last = 0
-
-    def fail(position: int, problem: str, detail: str) -> Verdict:
-        return Verdict(False, count, last, previous, 0, position, problem, detail, hashes_at)
-
-    row = next(stored, None)
-    start: int | None = None  # from the very start, even a position 0 or below
-    size = page_size
-    while True:
-        try:
-            notifications = source.select_notifications(
-                start, size, inclusive_of_start=False, stop=head
-            )
-        except Exception as error:  # a stored value the log cannot even read back
-            if size > 1:
-                size = 1  # read one event at a time, to find which
-                continue
-            source.max_notification_id()  # raises again if the store itself is down
-            # The unreadable event stands where the trail says the next one is.
-            position = row.position if row is not None else (start or 0) + 1
-            return fail(
-                position,
-                "altered",
-                f"the stored event at position {position} was changed: it cannot be read "
-                f"({type(error).__name__})",
-            )
-        if not notifications:
-            break
-        for n in notifications:
-            start = n.id
-            if row is not None and row.position < n.id:
-                return fail(
-                    row.position, "missing", f"the event at position {row.position} is gone"
-                )
-            if row is None or row.position > n.id:
-                return fail(
-                    n.id,
-                    "inserted",
-                    f"an event at position {n.id} was never in the chain",
-                )
-            try:
-                content = notification_content(n)
-            except Unreadable as error:
-                return fail(
-                    n.id, "altered", f"the stored event at position {n.id} was changed: {error}"
-                )
-            if content != row.content_hash:
-                elsewhere = conn.execute(
-                    select(trail.c.position).where(trail.c.content_hash == content).limit(1)
-                ).scalar()
-                if elsewhere is not None:
-                    return fail(
-                        n.id,
-                        "reordered",
-                        f"the event at position {n.id} was recorded at position {elsewhere}",
-                    )
-                return fail(n.id, "altered", f"the stored event at position {n.id} was changed")
-            previous = chain_hash(previous, n.id, content)
-            if n.id in wanted:
-                hashes_at[n.id] = previous
-            if previous != row.chain_hash:
-                return fail(n.id, "altered", f"the trail's hash at position {n.id} was changed")
-            count += 1
-            last = n.id
-            row = next(stored, None)
-    if row is not None:
-        return fail(row.position, "missing", f"the event at position {row.position} is gone")
-    newest = source.max_notification_id() or 0
-    return Verdict(True, count, last, previous, max(0, newest - head), hashes_at=hashes_at)
 
 
 # Reading the trail.

@@ -18,9 +18,9 @@ API_SPEC_OPTIONS: dict[str, Any] = {
     "info": {
         "description": (
             "An event-sourced audit and quality-assurance log for children's social care. "
-            "Send 'Authorization: Bearer <token>' (from `qa-service users add`). Every write "
-            "is an immutable event; writes to an existing record accept 'If-Match: <version>' "
-            "and any POST accepts 'Idempotency-Key'."
+            "Send `Authorization: Bearer <token>` (from `qa-service users add`). Every write "
+            "is an immutable event; writes to an existing record accept `If-Match: <version>` "
+            "and any POST accepts `Idempotency-Key`."
         )
     },
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -1,26 +1,25 @@
 """The application service: every command goes through here (reads: queries.py).
 
-A command loads what it needs, lets the aggregates check their rules and record
-events, and saves everything it touched in one atomic ``save()``.
+A command runs as its actor (``run``): it loads what it needs, lets the aggregates check
+their rules and record events, and saves everything it touched in one atomic ``save()``.
+Who did it and what day it is are said once, where the command starts, and the domain
+reads them from ``events.context``.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from events import (
     Action,
@@ -33,6 +32,10 @@ from events import (
     record_audit,
 )
 from events.clock import recording_clock
+from events.context import acting, today
+from qa_service.errors import Forbidden, NotFound, StaleVersion
+from qa_service.locks import WriterLock
+from qa_service.transcodings import DateAsISO
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -46,66 +49,13 @@ class Actor:
     role: str
 
 
-class NotFound(Exception):
-    def __init__(self, kind: str, id: UUID):  # noqa: A002
-        self.kind, self.id = kind, id
-        super().__init__(f"no {kind} with id {id}")
+logger = logging.getLogger(__name__)
 
 
-class StaleVersion(Exception):
-    def __init__(self, kind: str, expected: int, actual: int):
-        super().__init__(
-            f"the {kind} is at version {actual}, not {expected}: it was changed since "
-            "you read it; read it again and retry"
-        )
+class Commands(Application[UUID]):
+    """The commands of the QA log. Built by ``build_service`` in the composition root."""
 
-
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
-class WriterLock:
-    """One writer at a time: across threads by a lock, across processes by ``between``
-    (a lock file on SQLite, an advisory lock on PostgreSQL)."""
-
-    def __init__(self, between: Callable[[], AbstractContextManager[Any]] | None = None):
-        self._thread_lock = threading.Lock()
-        self._between = between
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._thread_lock:
-            if self._between is None:
-                yield
-            else:
-                with self._between():
-                    yield
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-log = logging.getLogger(__name__)
-
-
-class QALog(Application[UUID]):
-    """Commands and reads of the QA log. Built by ``build_service`` in the composition root."""
-
-    name = "QALog"
+    name = "QALog"  # the store's name for this application: kept, so existing databases are found
     KINDS: Mapping[type[Aggregate], str] = {
         CaseAudit: "audit",
         Action: "action",
@@ -145,7 +95,7 @@ class QALog(Application[UUID]):
         try:
             self._after_write()
         except Exception as error:  # noqa: BLE001
-            log.error("catching up after a write failed: %s", type(error).__name__)
+            logger.error("catching up after a write failed: %s", type(error).__name__)
 
     @contextmanager
     def projections_deferred(self) -> Iterator[None]:
@@ -165,10 +115,34 @@ class QALog(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
-    # Helpers.
+    # Running a command.
 
     def today(self) -> date:
         return self._clock().astimezone(self.zone).date()
+
+    def run(self, actor: Actor, command: Callable[[], T], *, retry: bool = True) -> T:
+        """Run ``command`` as ``actor``, on today's date, under the writer lock and the
+        recording clock. If another writer got in first (possible only across processes
+        on PostgreSQL) and the client did not pin a version, run it again on the fresh
+        state, where the rules are checked again."""
+        attempts = self.CONFLICT_RETRIES if retry else 1
+        for attempt in range(attempts):
+            try:
+                with (
+                    self._writer(),
+                    recording_clock(self._clock),
+                    acting(actor.name, actor.role, self.today()),
+                ):
+                    result = command()
+                    if not self._deferring:
+                        self._follow()
+                    return result
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise Refused(
+                        "someone else changed this record at the same moment; try again"
+                    ) from None
+        raise AssertionError("unreachable")
 
     def _get(self, cls: type[A], id: UUID, expected_version: int | None = None) -> A:  # noqa: A002
         kind = self.KINDS[cls]
@@ -182,24 +156,30 @@ class QALog(Application[UUID]):
             raise StaleVersion(kind, expected_version, aggregate.version)
         return aggregate
 
-    def _write(self, command: Callable[[], T], *, retry: bool = True) -> T:
-        """Run a command under the writer lock; if another writer got in first
-        (possible only across processes on PostgreSQL) and the client did not pin a
-        version, run it again on the fresh state, where the rules are checked again."""
-        attempts = self.CONFLICT_RETRIES if retry else 1
-        for attempt in range(attempts):
-            try:
-                with self._writer(), recording_clock(self._clock):
-                    result = command()
-                    if not self._deferring:
-                        self._follow()
-                    return result
-            except IntegrityError:
-                if attempt == attempts - 1:
-                    raise Refused(
-                        "someone else changed this record at the same moment; try again"
-                    ) from None
-        raise AssertionError("unreachable")
+    def _get_referenced(self, cls: type[A], id: UUID, field: str) -> A:  # noqa: A002
+        """An aggregate named in a request body: unknown is invalid input, not a 404."""
+        try:
+            return self._get(cls, id)
+        except NotFound:
+            raise InvalidInput({field: [f"no {self.KINDS[cls]} with id {id}"]}) from None
+
+    def _change(
+        self,
+        actor: Actor,
+        cls: type[A],
+        id: UUID,  # noqa: A002
+        expected_version: int | None,
+        change: Callable[[A], None],
+    ) -> None:
+        """A command on one aggregate: get it (at ``expected_version``, if pinned),
+        change it, save it."""
+
+        def command() -> None:
+            aggregate = self._get(cls, id, expected_version)
+            change(aggregate)
+            self.save(aggregate)
+
+        self.run(actor, command, retry=expected_version is None)
 
     # Case audits.
 
@@ -207,37 +187,17 @@ class QALog(Application[UUID]):
         self, actor: Actor, fields: Mapping[str, Any], actions: Sequence[Mapping[str, Any]]
     ) -> UUID:
         def command() -> UUID:
-            audit, raised = record_audit(
-                id=uuid4(),
-                fields=fields,
-                actions=actions,
-                new_id=uuid4,
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
-            )
+            audit, raised = record_audit(id=uuid4(), fields=fields, actions=actions, new_id=uuid4)
             week = None
             if audit.learning_week_id is not None:
                 week = self._get_referenced(
                     LearningWeek, audit.learning_week_id, "learning_week_id"
                 )
-                week.add_audit(
-                    audit_id=audit.id,
-                    audited_on=audit.audited_on,
-                    actor=actor.name,
-                    actor_role=actor.role,
-                )
+                week.add_audit(audit_id=audit.id, audited_on=audit.audited_on)
             self.save(audit, *raised, *([week] if week else []))
             return audit.id
 
-        return self._write(command)
-
-    def _get_referenced(self, cls: type[A], id: UUID, field: str) -> A:  # noqa: A002
-        """An aggregate named in a request body: unknown is invalid input, not a 404."""
-        try:
-            return self._get(cls, id)
-        except NotFound:
-            raise InvalidInput({field: [f"no {self.KINDS[cls]} with id {id}"]}) from None
+        return self.run(actor, command)
 
     def moderate_audit(
         self,
@@ -255,16 +215,13 @@ class QALog(Application[UUID]):
             raised = audit.moderate(
                 grade=grade,
                 rationale=rationale,
-                effective_on=effective_on or self.today(),
+                effective_on=effective_on or today(),
                 actions=actions,
                 new_id=uuid4,
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
             )
             self.save(audit, *raised)
 
-        self._write(command, retry=expected_version is None)
+        self.run(actor, command, retry=expected_version is None)
 
     def correct_audit(
         self,
@@ -275,19 +232,11 @@ class QALog(Application[UUID]):
         reason: str,
         expected_version: int | None = None,
     ) -> None:
-        def command() -> None:
-            audit = self._get(CaseAudit, audit_id, expected_version)
+        def change(audit: CaseAudit) -> None:
             self._check_own_record(actor, audit)
-            audit.correct(
-                changes=changes,
-                reason=reason,
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
-            )
-            self.save(audit)
+            audit.correct(changes=changes, reason=reason)
 
-        self._write(command, retry=expected_version is None)
+        self._change(actor, CaseAudit, audit_id, expected_version, change)
 
     def withdraw_audit(
         self,
@@ -298,19 +247,11 @@ class QALog(Application[UUID]):
         effective_on: date | None,
         expected_version: int | None = None,
     ) -> None:
-        def command() -> None:
-            audit = self._get(CaseAudit, audit_id, expected_version)
+        def change(audit: CaseAudit) -> None:
             self._check_own_record(actor, audit)
-            audit.withdraw(
-                reason=reason,
-                effective_on=effective_on or self.today(),
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
-            )
-            self.save(audit)
+            audit.withdraw(reason=reason, effective_on=effective_on or today())
 
-        self._write(command, retry=expected_version is None)
+        self._change(actor, CaseAudit, audit_id, expected_version, change)
 
     @staticmethod
     def _check_own_record(actor: Actor, audit: CaseAudit) -> None:
@@ -326,29 +267,11 @@ class QALog(Application[UUID]):
         self, actor: Actor, *, title: str, starts_on: date, ends_on: date
     ) -> UUID:
         def command() -> UUID:
-            week = LearningWeek.open(
-                id=uuid4(),
-                title=title,
-                starts_on=starts_on,
-                ends_on=ends_on,
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
-            )
+            week = LearningWeek.open(id=uuid4(), title=title, starts_on=starts_on, ends_on=ends_on)
             self.save(week)
             return week.id
 
-        return self._write(command)
-
-    def _change_week(
-        self, week_id: UUID, expected_version: int | None, change: Callable[[LearningWeek], None]
-    ) -> None:
-        def command() -> None:
-            week = self._get(LearningWeek, week_id, expected_version)
-            change(week)
-            self.save(week)
-
-        self._write(command, retry=expected_version is None)
+        return self.run(actor, command)
 
     def record_feedback(
         self,
@@ -362,7 +285,9 @@ class QALog(Application[UUID]):
         effective_on: date | None,
         expected_version: int | None = None,
     ) -> None:
-        self._change_week(
+        self._change(
+            actor,
+            LearningWeek,
             week_id,
             expected_version,
             lambda week: week.record_feedback(
@@ -370,10 +295,7 @@ class QALog(Application[UUID]):
                 satisfaction=satisfaction,
                 knew_why_involved=knew_why_involved,
                 comment=comment,
-                effective_on=effective_on or min(self.today(), week.ends_on),
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
+                effective_on=effective_on or min(today(), week.ends_on),
             ),
         )
 
@@ -388,17 +310,16 @@ class QALog(Application[UUID]):
         effective_on: date | None,
         expected_version: int | None = None,
     ) -> None:
-        self._change_week(
+        self._change(
+            actor,
+            LearningWeek,
             week_id,
             expected_version,
             lambda week: week.record_finding(
                 kind=kind,
                 theme=theme,
                 text=text,
-                effective_on=effective_on or min(self.today(), week.ends_on),
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
+                effective_on=effective_on or min(today(), week.ends_on),
             ),
         )
 
@@ -410,47 +331,25 @@ class QALog(Application[UUID]):
         effective_on: date | None,
         expected_version: int | None = None,
     ) -> None:
-        self._change_week(
+        self._change(
+            actor,
+            LearningWeek,
             week_id,
             expected_version,
-            lambda week: week.close(
-                effective_on=effective_on or min(self.today(), week.ends_on),
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
-            ),
+            lambda week: week.close(effective_on=effective_on or min(today(), week.ends_on)),
         )
 
-    # Improvement plans.
+    # Improvement plans (a whole plan from one document: qa_service.plan_import).
 
     def create_plan(self, actor: Actor, *, title: str, source: str, published_on: date) -> UUID:
         def command() -> UUID:
             plan = ImprovementPlan.create(
-                id=uuid4(),
-                title=title,
-                source=source,
-                published_on=published_on,
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
+                id=uuid4(), title=title, source=source, published_on=published_on
             )
             self.save(plan)
             return plan.id
 
-        return self._write(command)
-
-    def _change_plan(
-        self,
-        plan_id: UUID,
-        expected_version: int | None,
-        change: Callable[[ImprovementPlan], None],
-    ) -> None:
-        def command() -> None:
-            plan = self._get(ImprovementPlan, plan_id, expected_version)
-            change(plan)
-            self.save(plan)
-
-        self._write(command, retry=expected_version is None)
+        return self.run(actor, command)
 
     def add_lead(
         self,
@@ -463,17 +362,13 @@ class QALog(Application[UUID]):
         effective_on: date | None,
         expected_version: int | None = None,
     ) -> None:
-        self._change_plan(
+        self._change(
+            actor,
+            ImprovementPlan,
             plan_id,
             expected_version,
             lambda plan: plan.add_lead(
-                initials=initials,
-                name=name,
-                job_title=job_title,
-                effective_on=effective_on,
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
+                initials=initials, name=name, job_title=job_title, effective_on=effective_on
             ),
         )
 
@@ -501,64 +396,18 @@ class QALog(Application[UUID]):
                 expected_outcomes=fields.get("expected_outcomes") or [],
                 measures_of_success=fields.get("measures_of_success") or [],
                 effective_on=effective_on,
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
             )
-            raised = self._raise_plan_actions(
-                actor, plan, fields["number"], actions, effective_on, prefix="actions[{i}]."
+            raised = plan.raise_actions(
+                recommendation=fields["number"],
+                actions=actions,
+                effective_on=effective_on,
+                new_id=uuid4,
+                prefix="actions[{i}].",
             )
             self.save(plan, *raised)
             return [a.id for a in raised]
 
-        return self._write(command, retry=expected_version is None)
-
-    def _raise_plan_actions(
-        self,
-        actor: Actor,
-        plan: ImprovementPlan,
-        recommendation: int,
-        actions: Sequence[Mapping[str, Any]],
-        effective_on: date | None,
-        *,
-        prefix: str,
-    ) -> list[Action]:
-        """``prefix`` names each action's fields in errors, e.g. ``actions[{i}].``."""
-        problems = Problems()
-        raised = []
-        for i, spec in enumerate(actions):
-            where = prefix.format(i=i)
-            plan.check_initials(problems, where + "owners", spec.get("owners") or [])
-            action = _collect(
-                problems,
-                where,
-                lambda spec=spec: Action.raise_action(
-                    id=uuid4(),
-                    origin="plan",
-                    plan_id=plan.id,
-                    recommendation=recommendation,
-                    description=spec.get("description"),
-                    owners=spec.get("owners") or [],
-                    due_on=spec.get("due_on"),
-                    effective_on=plan.effective_or_published(
-                        spec.get("effective_on") or effective_on
-                    ),
-                    actor=actor.name,
-                    actor_role=actor.role,
-                    today=self.today(),
-                ),
-            )
-            if action is not None:
-                raised.append(action)
-        problems.raise_if_any()
-        for action in raised:
-            plan.attach_action(
-                recommendation=recommendation,
-                action_id=action.id,
-                actor=actor.name,
-                actor_role=actor.role,
-            )
-        return raised
+        return self.run(actor, command, retry=expected_version is None)
 
     def record_review(
         self,
@@ -568,7 +417,9 @@ class QALog(Application[UUID]):
         fields: Mapping[str, Any],
         expected_version: int | None = None,
     ) -> None:
-        self._change_plan(
+        self._change(
+            actor,
+            ImprovementPlan,
             plan_id,
             expected_version,
             lambda plan: plan.record_review(
@@ -580,96 +431,9 @@ class QALog(Application[UUID]):
                 commentary=fields.get("commentary"),
                 further_actions=fields.get("further_actions"),
                 reason=fields.get("reason"),
-                effective_on=fields.get("effective_on") or self.today(),
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
+                effective_on=fields.get("effective_on") or today(),
             ),
         )
-
-    def import_plan(self, actor: Actor, document: Mapping[str, Any]) -> UUID:
-        """A whole plan in one document, all or nothing. Every error is named by its path
-        (``recommendations[3].actions[1].owners``); everything takes effect on the plan's
-        ``published_on``."""
-
-        def command() -> UUID:
-            problems = Problems()
-            plan = _collect(
-                problems,
-                "",
-                lambda: ImprovementPlan.create(
-                    id=uuid4(),
-                    title=document["title"],
-                    source=document["source"],
-                    published_on=document["published_on"],
-                    actor=actor.name,
-                    actor_role=actor.role,
-                    today=self.today(),
-                ),
-            )
-            if plan is None:
-                problems.raise_if_any()
-            assert plan is not None
-            for k, lead in enumerate(document.get("leads") or []):
-                _collect(
-                    problems,
-                    f"leads[{k}].",
-                    lambda lead=lead: plan.add_lead(
-                        initials=lead["initials"],
-                        name=lead["name"],
-                        job_title=lead.get("job_title"),
-                        effective_on=None,
-                        actor=actor.name,
-                        actor_role=actor.role,
-                        today=self.today(),
-                    ),
-                    refused_field="initials",
-                )
-            raised: list[Action] = []
-            for i, rec in enumerate(document.get("recommendations") or []):
-                added = _collect(
-                    problems,
-                    f"recommendations[{i}].",
-                    lambda rec=rec: (
-                        plan.add_recommendation(
-                            number=rec["number"],
-                            area=rec["area"],
-                            text=rec["text"],
-                            leads=rec.get("leads") or [],
-                            linked_plans=rec.get("linked_plans") or [],
-                            partners=rec.get("partners") or [],
-                            expected_outcomes=rec.get("expected_outcomes") or [],
-                            measures_of_success=rec.get("measures_of_success") or [],
-                            effective_on=None,
-                            actor=actor.name,
-                            actor_role=actor.role,
-                            today=self.today(),
-                        )
-                        or True
-                    ),
-                    refused_field="number",
-                )
-                if added:
-                    raised += (
-                        _collect(
-                            problems,
-                            "",
-                            lambda i=i, rec=rec: self._raise_plan_actions(
-                                actor,
-                                plan,
-                                rec["number"],
-                                rec.get("actions") or [],
-                                None,
-                                prefix=f"recommendations[{i}].actions[{{i}}].",
-                            ),
-                        )
-                        or []
-                    )
-            problems.raise_if_any()
-            self.save(plan, *raised)
-            return plan.id
-
-        return self._write(command)
 
     # Actions.
 
@@ -686,12 +450,11 @@ class QALog(Application[UUID]):
                 problems = Problems()
                 plan.check_recommendation(problems, "recommendation", fields.get("recommendation"))
                 problems.raise_if_any()
-                (action,) = self._raise_plan_actions(
-                    actor,
-                    plan,
-                    fields["recommendation"],
-                    [fields],
-                    fields.get("effective_on"),
+                (action,) = plan.raise_actions(
+                    recommendation=fields["recommendation"],
+                    actions=[fields],
+                    effective_on=fields.get("effective_on"),
+                    new_id=uuid4,
                     prefix="",
                 )
                 self.save(plan, action)
@@ -710,26 +473,13 @@ class QALog(Application[UUID]):
                 description=fields.get("description"),
                 owners=fields.get("owners") or [],
                 due_on=fields.get("due_on"),
-                effective_on=fields.get("effective_on") or self.today(),
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
+                effective_on=fields.get("effective_on") or today(),
             )
-            audit.attach_action(action_id=action.id, actor=actor.name, actor_role=actor.role)
+            audit.attach_action(action_id=action.id)
             self.save(audit, action)
             return action.id
 
-        return self._write(command)
-
-    def _change_action(
-        self, action_id: UUID, expected_version: int | None, change: Callable[[Action], None]
-    ) -> None:
-        def command() -> None:
-            action = self._get(Action, action_id, expected_version)
-            change(action)
-            self.save(action)
-
-        self._write(command, retry=expected_version is None)
+        return self.run(actor, command)
 
     def change_action_status(
         self,
@@ -741,16 +491,13 @@ class QALog(Application[UUID]):
         reason: str | None,
         expected_version: int | None = None,
     ) -> None:
-        self._change_action(
+        self._change(
+            actor,
+            Action,
             action_id,
             expected_version,
             lambda action: action.change_status(
-                status=status,
-                effective_on=effective_on or self.today(),
-                reason=reason,
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
+                status=status, effective_on=effective_on or today(), reason=reason
             ),
         )
 
@@ -764,16 +511,13 @@ class QALog(Application[UUID]):
         reason: str,
         expected_version: int | None = None,
     ) -> None:
-        self._change_action(
+        self._change(
+            actor,
+            Action,
             action_id,
             expected_version,
             lambda action: action.reschedule(
-                due_on=due_on,
-                effective_on=effective_on or self.today(),
-                reason=reason,
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
+                due_on=due_on, effective_on=effective_on or today(), reason=reason
             ),
         )
 
@@ -794,36 +538,9 @@ class QALog(Application[UUID]):
                 plan.check_initials(problems, "owners", owners)
             action.reassign(
                 owners=owners,
-                effective_on=effective_on or self.today(),
+                effective_on=effective_on or today(),
                 reason=reason,
-                actor=actor.name,
-                actor_role=actor.role,
-                today=self.today(),
                 check=problems,
             )
 
-        self._change_action(action_id, expected_version, change)
-
-
-class Forbidden(Exception):
-    """The user's role may do this kind of thing, but not to this record."""
-
-
-def _collect(
-    problems: Problems,
-    prefix: str,
-    step: Callable[[], T],
-    refused_field: str | None = None,
-) -> T | None:
-    """Run one step of a larger command, gathering its errors under ``prefix``."""
-    try:
-        return step()
-    except InvalidInput as error:
-        for field, messages in error.errors.items():
-            for message in messages:
-                problems.add(f"{prefix}{field}", message)
-    except Refused as error:
-        if refused_field is None:
-            raise
-        problems.add(f"{prefix}{refused_field}", str(error))
-    return None
+        self._change(actor, Action, action_id, expected_version, change)

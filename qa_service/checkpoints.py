@@ -16,21 +16,37 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, Text, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
 
-from qa_service.accounts import metadata
-from qa_service.application import NotFound
+from qa_service.errors import NotFound
 from qa_service.exports import trail_csv
 from qa_service.pack_verify import canonical
 from qa_service.queries import Queries
 from qa_service.settings import Settings
+
+if TYPE_CHECKING:  # the composition root wires this module in; it is only named here
+    from qa_service.service import Service
+
+metadata = MetaData()
 
 checkpoints = Table(
     "qa_checkpoints",
@@ -42,6 +58,10 @@ checkpoints = Table(
     Column("signed", Text, nullable=False),
     Column("signature", String(128), nullable=False),
 )
+
+
+def create_tables(engine: Engine) -> None:
+    metadata.create_all(engine)
 
 
 def key_path(settings: Settings) -> Path:
@@ -97,7 +117,7 @@ def signer(settings: Settings) -> Signer:
     return result
 
 
-def issue_checkpoint(svc: Any) -> dict[str, Any]:
+def issue_checkpoint(svc: Service) -> dict[str, Any]:
     """Verify the chain, then sign its head (position, hash, time) and keep the result."""
     verdict = svc.reads.verify(read_models=False)  # what is signed is the chain alone
     if not verdict.ok:
@@ -126,13 +146,13 @@ def issue_checkpoint(svc: Any) -> dict[str, Any]:
     return {"signed": signed, "signature": signature, "public_key": key.public_hex}
 
 
-def stored_checkpoints(svc: Any) -> list[dict[str, Any]]:
+def stored_checkpoints(svc: Service) -> list[dict[str, Any]]:
     with svc.engine.connect() as conn:
         rows = conn.execute(select(checkpoints).order_by(checkpoints.c.id)).mappings().all()
     return [{"signed": json.loads(r["signed"]), "signature": r["signature"]} for r in rows]
 
 
-def check_checkpoints(svc: Any, hashes_at: dict[int, str]) -> list[str]:
+def check_checkpoints(svc: Service, hashes_at: dict[int, str]) -> list[str]:
     """Each stored checkpoint: is its signature good, and does the recomputed chain still
     pass through its head hash?"""
     from cryptography.exceptions import InvalidSignature
@@ -155,7 +175,7 @@ def check_checkpoints(svc: Any, hashes_at: dict[int, str]) -> list[str]:
 
 
 def export_pack(
-    svc: Any, as_of: date, known_at: datetime | None = None, *, pack_name: str | None = None
+    svc: Service, as_of: date, known_at: datetime | None = None, *, pack_name: str | None = None
 ) -> bytes:
     """A zip for an inspector: the events and the trail up to the chain's head, the plans'
     status and the audit register as of ``as_of`` (as known at ``known_at``, or as known
@@ -176,7 +196,7 @@ def export_pack(
     lines = []
     start: int | None = None
     while True:
-        page = svc.log.recorder.select_notifications(
+        page = svc.commands.recorder.select_notifications(
             start, 1000, stop=head, inclusive_of_start=False
         )
         if not page:
@@ -229,15 +249,15 @@ def export_pack(
 
 
 def _read_from_events(
-    svc: Any, head: int, as_of: date, known_at: datetime | None
+    svc: Service, head: int, as_of: date, known_at: datetime | None
 ) -> dict[str, bytes]:
     """The trail, every plan's status tree and the audit register, as read models rebuilt
     from the events up to ``head`` give them."""
     with svc.reads.rebuilt(head) as fresh:
-        queries = Queries(fresh, svc.queries.zone, svc.log.today)
+        queries = Queries(fresh, svc.queries.zone, svc.commands.today)
         trail = "".join(trail_csv(queries.trail_rows(up_to=head)))
         plans = []
-        for plan_id in fresh.plan_ids(as_of):
+        for plan_id in queries.plan_ids(as_of):
             try:
                 plans.append(queries.plan(plan_id, as_of=as_of, known_at=known_at))
             except NotFound:  # published by as_of, but recorded after known_at

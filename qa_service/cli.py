@@ -10,11 +10,12 @@ from typing import Any
 import click
 
 from qa_service.accounts import AccountError
-from qa_service.service import build_service, prepare_storage
+from qa_service.service import Service, build_service, prepare_storage
 from qa_service.settings import Settings
 
 
-def _service(**overrides: Any):  # type: ignore[no-untyped-def]
+def _service(**overrides: Any) -> Service:
+    """The service as the environment configures it; use it as ``with _service() as svc``."""
     return build_service(Settings.from_env(**overrides))
 
 
@@ -58,14 +59,11 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
 def _first_admin(settings: Settings) -> None:
     """On a store with no users at all, create an admin so a new install can be used."""
-    svc = build_service(replace(settings, create_tables=False))
-    try:
-        svc.log.catch_up()
+    with build_service(replace(settings, create_tables=False)) as svc:
+        svc.commands.catch_up()
         if svc.accounts.list():
             return
         token = svc.accounts.add("admin", "admin")
-    finally:
-        svc.close()
     click.echo(
         "No users yet, so an admin called 'admin' was created. Its token (shown only this "
         f"once; add others with `qa-service users add NAME --role ROLE`):\n{token}",
@@ -81,18 +79,17 @@ def import_(file: str, actor: str) -> None:
     from events import InvalidInput
     from qa_service.application import Actor
     from qa_service.plan_document import read_plan_document
+    from qa_service.plan_import import import_plan
 
-    svc = _service()
-    try:
-        document = read_plan_document(file)
-        plan_id = svc.log.import_plan(Actor(actor, "manager"), document)
-    except InvalidInput as error:
-        for path, messages in error.errors.items():
-            for message in messages:
-                click.echo(f"{path}: {message}", err=True)
-        raise click.ClickException("nothing was imported: the document has errors") from None
-    finally:
-        svc.close()
+    with _service() as svc:
+        try:
+            document = read_plan_document(file)
+            plan_id = import_plan(svc.commands, Actor(actor, "manager"), document)
+        except InvalidInput as error:
+            for path, messages in error.errors.items():
+                for message in messages:
+                    click.echo(f"{path}: {message}", err=True)
+            raise click.ClickException("nothing was imported: the document has errors") from None
     click.echo(f"Imported the plan {document['title']!r}.")
     click.echo(str(plan_id))
 
@@ -110,9 +107,8 @@ def demo(seed: int, until: str) -> None:
     settings = Settings.from_env()
     zone = ZoneInfo(settings.timezone)
     clock = SimClock(now=datetime.now(zone))
-    svc = build_service(settings, clock=clock)
-    try:
-        events = svc.log.recorder.max_notification_id() or 0
+    with build_service(settings, clock=clock) as svc:
+        events = svc.commands.recorder.max_notification_id() or 0
         if events:
             click.echo(f"The store already holds {events} events: the demo was not loaded again.")
             return
@@ -123,13 +119,11 @@ def demo(seed: int, until: str) -> None:
             bar = click.progressbar(length=n, label="Loading the demo history").__enter__()
 
         summary = load_demo(
-            svc.log, clock, zone, seed=seed, until=date.fromisoformat(until),
+            svc.commands, clock, zone, seed=seed, until=date.fromisoformat(until),
             progress_total=total, progress=lambda n: bar.update(n),
         )  # fmt: skip
         if bar is not None:
             bar.__exit__(None, None, None)
-    finally:
-        svc.close()
     click.echo(
         f"Loaded the 2016 improvement plan ({summary.plan_id}), {summary.audits} audits, "
         f"{summary.moderations} moderations, {summary.reviews} quarterly reviews and "
@@ -144,10 +138,9 @@ def verify() -> None:
     check every read model against a rebuild of it from the events."""
     from qa_service.checkpoints import check_checkpoints, stored_checkpoints
 
-    svc = _service()
-    try:
+    with _service() as svc:
         try:
-            svc.log.catch_up()
+            svc.commands.catch_up()
         except Exception as error:  # an event the read models cannot take: verify says where
             click.echo(
                 f"The read models could not catch up ({type(error).__name__}); "
@@ -157,8 +150,6 @@ def verify() -> None:
         positions = [c["signed"]["position"] for c in stored_checkpoints(svc)]
         verdict = svc.reads.verify(at=positions)
         problems = check_checkpoints(svc, verdict.hashes_at) if verdict.chain_ok else []
-    finally:
-        svc.close()
     if not verdict.chain_ok:
         click.echo(
             f"NOT OK: {verdict.problem} at position {verdict.position}: {verdict.detail} "
@@ -185,16 +176,13 @@ def checkpoint() -> None:
     """Sign the chain's head (position, hash, time) with the service's Ed25519 key."""
     from qa_service.checkpoints import issue_checkpoint, signer
 
-    svc = _service()
-    try:
-        svc.log.catch_up()
+    with _service() as svc:
+        svc.commands.catch_up()
         try:
             issued = issue_checkpoint(svc)
         except ValueError as error:
             raise click.ClickException(str(error)) from None
         public = signer(svc.settings).public_path
-    finally:
-        svc.close()
     click.echo(json.dumps(issued, indent=1))
     click.echo(f"Public key for inspectors: {public}", err=True)
 
@@ -229,16 +217,13 @@ def export_pack_command(as_of: str, known_at: str | None, out: str | None) -> No
             f"{known_at!r} is not a time: write it as YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
         ) from None
     path = Path(out or f"qa-pack-{day.isoformat()}.zip")
-    svc = _service()
-    try:
-        svc.log.catch_up()
+    with _service() as svc:
+        svc.commands.catch_up()
         try:
             data = export_pack(svc, day, moment, pack_name=path.name)
         except ValueError as error:
             raise click.ClickException(str(error)) from None
         public = signer(svc.settings).public_path
-    finally:
-        svc.close()
     path.write_bytes(data)
     verifier = path.with_name("verify_pack.py")
     verifier.write_bytes(verifier_source())
@@ -260,8 +245,7 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
 
     Writes wait while it runs; reads of the models being rebuilt are incomplete until it ends.
     """
-    svc = _service()
-    try:
+    with _service() as svc:
         known = svc.reads.names
         unknown = [n for n in names if n not in known]
         if unknown:
@@ -270,9 +254,9 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
                 param_hint="NAMES",
             )
         chosen = list(names) or known
-        total = svc.log.recorder.max_notification_id() or 0
+        total = svc.commands.recorder.max_notification_id() or 0
         with (
-            svc.log.writer(),
+            svc.commands.writer(),
             click.progressbar(length=total, label="Rebuilding " + ", ".join(chosen)) as bar,
         ):
             done = svc.reads.rebuild(chosen, progress=lambda _name, count: bar.update(count))
@@ -280,8 +264,6 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
         stopped = [name for name in svc.reads.failures() if name in chosen]
         if stopped:
             _report_positions(svc)
-    finally:
-        svc.close()
     if stopped:
         raise SystemExit(1)
 
@@ -290,16 +272,13 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
 def projections_status() -> None:
     """Each read model's position in the event log, how far behind it is, and any that has
     stopped at an event it cannot apply (then the exit status is 1)."""
-    svc = _service()
-    try:
+    with _service() as svc:
         stopped = _report_positions(svc)
-    finally:
-        svc.close()
     if stopped:
         raise SystemExit(1)
 
 
-def _report_positions(svc: Any) -> bool:
+def _report_positions(svc: Service) -> bool:
     stopped = False
     for name, where in svc.reads.lag().items():
         line = f"{name:16} position {where['position']:>9}   behind by {where['lag']}"
@@ -317,13 +296,10 @@ def _report_positions(svc: Any) -> bool:
 def projections_retry(names: tuple[str, ...]) -> None:
     """Try stopped read models (all, or those NAMEd) again now, e.g. after an upgrade that
     fixes the cause; they are also tried again by themselves every minute."""
-    svc = _service()
-    try:
-        with svc.log.writer():
+    with _service() as svc:
+        with svc.commands.writer():
             svc.reads.retry(list(names) or None)
         stopped = _report_positions(svc)
-    finally:
-        svc.close()
     if stopped:
         raise SystemExit(1)
 
@@ -337,7 +313,6 @@ def projections_run(interval: float) -> None:
 
     from projections.base import UNAVAILABLE
 
-    svc = _service()
     stopping = False
 
     def stop(*_: Any) -> None:
@@ -347,17 +322,15 @@ def projections_run(interval: float) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     click.echo("Following the event log; stop with Ctrl-C.", err=True)
-    try:
+    with _service() as svc:
         while not stopping:
             try:
-                svc.log.catch_up()
+                svc.commands.catch_up()
             except UNAVAILABLE as error:  # the database went away: wait for it
                 click.echo(
                     f"the database is unavailable ({type(error).__name__}); retrying", err=True
                 )
             time.sleep(interval)
-    finally:
-        svc.close()
 
 
 @main.group()
@@ -374,13 +347,11 @@ def users() -> None:
 )
 def users_add(name: str, role: str) -> None:
     """Create a user; prints the new token as the last line (it is shown only once)."""
-    svc = _service()
-    try:
-        token = svc.accounts.add(name, role)
-    except AccountError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        svc.close()
+    with _service() as svc:
+        try:
+            token = svc.accounts.add(name, role)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
     click.echo(f"Created {role} {name!r}. Their token (shown only this once):")
     click.echo(token)
 
@@ -388,11 +359,8 @@ def users_add(name: str, role: str) -> None:
 @users.command("list")
 def users_list() -> None:
     """List users and their roles."""
-    svc = _service()
-    try:
+    with _service() as svc:
         rows = svc.accounts.list()
-    finally:
-        svc.close()
     if not rows:
         click.echo("No users yet: add one with `qa-service users add NAME --role ROLE`.")
     for user in rows:
@@ -404,13 +372,11 @@ def users_list() -> None:
 @click.argument("name")
 def users_revoke(name: str) -> None:
     """Revoke a user's token at once."""
-    svc = _service()
-    try:
-        svc.accounts.revoke(name)
-    except AccountError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        svc.close()
+    with _service() as svc:
+        try:
+            svc.accounts.revoke(name)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
     click.echo(f"Revoked {name!r}.")
 
 

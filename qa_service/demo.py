@@ -20,8 +20,9 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from events.rules import GRADES, SERVICE_AREAS
-from qa_service.application import Actor, QALog
+from qa_service.application import Actor, Commands
 from qa_service.plan_document import bundled_2016_plan
+from qa_service.plan_import import import_plan
 
 MANAGER = Actor("demo manager (Head of Quality Assurance)", "manager")
 AUDITORS = [
@@ -118,8 +119,8 @@ class Summary:
 class History:
     """Builds the steps of the demo history, then replays them in recorded order."""
 
-    def __init__(self, log: QALog, clock: SimClock, zone: ZoneInfo, seed: int, until: date):
-        self.log = log
+    def __init__(self, commands: Commands, clock: SimClock, zone: ZoneInfo, seed: int, until: date):
+        self.commands = commands
         self.clock = clock
         self.zone = zone
         self.rng = random.Random(seed)
@@ -178,11 +179,11 @@ class History:
             self.reviews(plan_id, rec["number"], published)
 
     def log_plan_actions(self, plan_id: UUID) -> list[tuple[UUID, dict[str, Any]]]:
-        plan = self.log.repository.get(plan_id)
+        plan = self.commands.repository.get(plan_id)
         pairs = []
         for number in sorted(plan.recommendations):
             for action_id in plan.recommendations[number]["action_ids"]:
-                action = self.log.repository.get(action_id)
+                action = self.commands.repository.get(action_id)
                 pairs.append(
                     (action_id, {"due_on": action.due_on, "owners": action.owners, "rec": number})
                 )
@@ -264,12 +265,13 @@ class History:
                 "effective_on": when,
             }
             if self.at(
-                when, lambda fields=fields: self.log.record_review(MANAGER, plan_id, fields=fields)
+                when,
+                lambda fields=fields: self.commands.record_review(MANAGER, plan_id, fields=fields),
             ):
                 self.summary.reviews += 1
 
     def status(self, action_id: UUID, value: str, effective: date, reason: str | None = None):  # type: ignore[no-untyped-def]
-        return lambda: self.log.change_action_status(
+        return lambda: self.commands.change_action_status(
             MANAGER, action_id, status=value, effective_on=effective, reason=reason
         )
 
@@ -277,12 +279,12 @@ class History:
         return self.status(action_id, "cancelled", effective, "Superseded by the MASH plan")
 
     def reschedule(self, action_id: UUID, due: date, effective: date, reason: str):  # type: ignore[no-untyped-def]
-        return lambda: self.log.reschedule_action(
+        return lambda: self.commands.reschedule_action(
             MANAGER, action_id, due_on=due, effective_on=effective, reason=reason
         )
 
     def reassign(self, action_id: UUID, owners: list[str], effective: date):  # type: ignore[no-untyped-def]
-        return lambda: self.log.reassign_action(
+        return lambda: self.commands.reassign_action(
             MANAGER,
             action_id,
             owners=owners,
@@ -336,7 +338,7 @@ class History:
         holder: dict[str, Any] = {"key": ("audit", len(self.steps))}
 
         def record() -> None:
-            holder["id"] = self.log.record_audit(auditor, fields, actions)
+            holder["id"] = self.commands.record_audit(auditor, fields, actions)
 
         if self.at(day, record, late_by=late, entity=holder["key"]):
             self.summary.audits += 1
@@ -349,13 +351,13 @@ class History:
         if roll < 0.02:
             when = recorded + timedelta(days=self.rng.randint(1, 10))
             area = self.rng.choice([a for a in SERVICE_AREAS if a != fields["service_area"]])
-            self.at(when, lambda: self.log.correct_audit(
+            self.at(when, lambda: self.commands.correct_audit(
                 auditor, holder["id"], changes={"service_area": area},
                 reason="Service area entered wrongly",
             ), entity=holder["key"])  # fmt: skip
         elif roll < 0.025:
             when = recorded + timedelta(days=self.rng.randint(1, 10))
-            self.at(when, lambda: self.log.withdraw_audit(
+            self.at(when, lambda: self.commands.withdraw_audit(
                 auditor, holder["id"], reason="Duplicate of another audit of the same file",
                 effective_on=when,
             ), entity=holder["key"])  # fmt: skip
@@ -371,7 +373,7 @@ class History:
         actions = self.remedial(when) if moderated == "inadequate" and grade != "inadequate" else []
 
         def moderate() -> None:
-            self.log.moderate_audit(
+            self.commands.moderate_audit(
                 MANAGER, holder["id"], grade=moderated, rationale=rationale,
                 effective_on=when, actions=actions,
             )  # fmt: skip
@@ -388,8 +390,8 @@ class History:
             done = max(done, recorded + timedelta(days=1))
 
             def complete(i: int = i, done: date = done) -> None:
-                audit = self.log.repository.get(holder["id"])
-                self.log.change_action_status(
+                audit = self.commands.repository.get(holder["id"])
+                self.commands.change_action_status(
                     MANAGER, audit.action_ids[i], status="completed", effective_on=done, reason=None
                 )
 
@@ -421,7 +423,7 @@ class History:
     def feedback(self, holder: dict[str, UUID], score: int, knew: bool, day: date):  # type: ignore[no-untyped-def]
         who = self.rng.choice(AUDITORS)
         respondent = self.rng.choice(("parent", "parent", "carer", "young_person", "child"))
-        return lambda: self.log.record_feedback(
+        return lambda: self.commands.record_feedback(
             who, holder["id"], respondent=respondent, satisfaction=score,
             knew_why_involved=knew, comment=None, effective_on=day,
         )  # fmt: skip
@@ -431,7 +433,7 @@ class History:
         holder: dict[str, UUID] = {}
 
         def open_week() -> None:
-            holder["id"] = self.log.open_learning_week(
+            holder["id"] = self.commands.open_learning_week(
                 MANAGER, title=spec["title"], starts_on=starts_on, ends_on=ends_on
             )
             self.summary.learning_week_ids.append(holder["id"])
@@ -444,7 +446,7 @@ class History:
             auditor = rng.choice(AUDITORS)
             fields = self.audit_fields(day, "learning_week", grade)
             actions = self.remedial(day) if grade == "inadequate" else []
-            if self.at(day, lambda f=fields, a=actions, who=auditor: self.log.record_audit(
+            if self.at(day, lambda f=fields, a=actions, who=auditor: self.commands.record_audit(
                 who, {**f, "learning_week_id": holder["id"]}, a
             ), hour=11):  # fmt: skip
                 self.summary.audits += 1
@@ -459,12 +461,12 @@ class History:
             for text in rng.sample(IMPROVEMENTS, 3)
         ]
         for finding in findings:
-            self.at(ends_on, lambda f=finding: self.log.record_finding(
+            self.at(ends_on, lambda f=finding: self.commands.record_finding(
                 rng.choice(AUDITORS), holder["id"], kind=f["kind"], theme=f["theme"],
                 text=f["text"], effective_on=ends_on,
             ), hour=15)  # fmt: skip
         closing = ends_on + timedelta(days=3)
-        self.at(closing, lambda: self.log.close_learning_week(
+        self.at(closing, lambda: self.commands.close_learning_week(
             MANAGER, holder["id"], effective_on=closing
         ), hour=16)  # fmt: skip
 
@@ -551,7 +553,7 @@ def learning_week_specs() -> list[dict[str, Any]]:
 
 
 def load_demo(
-    log: QALog,
+    commands: Commands,
     clock: SimClock,
     zone: ZoneInfo,
     *,
@@ -567,9 +569,9 @@ def load_demo(
     document = bundled_2016_plan()
     published = document["published_on"]
     clock.now = datetime.combine(published, time(9, 30), tzinfo=zone)
-    with log.projections_deferred() if defer_projections else nullcontext():
-        plan_id = log.import_plan(MANAGER, document)
-        history = History(log, clock, zone, seed, until)
+    with commands.projections_deferred() if defer_projections else nullcontext():
+        plan_id = import_plan(commands, MANAGER, document)
+        history = History(commands, clock, zone, seed, until)
         history.summary.plan_id = plan_id
         history.plan(plan_id, document)
         history.audit_programme(published)

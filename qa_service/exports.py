@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 
-from qa_service.api.schemas import TrailRowOut
+from qa_service.schemas.trail import TrailRowOut
 
 TRAIL_COLUMNS = list(TrailRowOut().fields)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

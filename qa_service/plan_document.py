@@ -10,7 +10,8 @@ from typing import Any
 from marshmallow import ValidationError
 
 from events import InvalidInput
-from qa_service.api.schemas import PlanDocument, flatten
+from qa_service.schemas.common import flatten
+from qa_service.schemas.plans import PlanDocument
 
 BUNDLED_2016_PLAN = "plan_2016.json"
 

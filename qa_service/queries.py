@@ -1,5 +1,7 @@
-"""Every read goes through here: defaults for ``as_of`` and ``known_at``, and a clear
-404 when the thing did not exist (or was not yet known) at the time asked about.
+"""Every read goes through here: it opens a connection, calls the read model's own query
+function, and answers with defaults for ``as_of`` and ``known_at``, one page envelope,
+and a clear 404 when the thing did not exist (or was not yet known) at the time asked
+about. A read from a read model that has stopped answers 503 instead of stale data.
 
 This is where an access log of who read which case will sit.
 """
@@ -8,17 +10,20 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection, select
+
 from events import InvalidInput
-from projections import ReadModels
+from projections import ReadModels, actions, audits, learning_weeks, plans, trail
 from projections.base import Failure
 from projections.temporal import NEVER, from_micros, micros
-from qa_service.application import NotFound
+from qa_service.errors import NotFound
 
 
 class BadQuery(InvalidInput):
@@ -36,6 +41,13 @@ class ReadModelStopped(Exception):
             f"({failure.reason}), so its answers would be out of date; the service's "
             "operator can see it with 'qa-service projections status'"
         )
+
+
+def page_of(
+    items: list[dict[str, Any]], total: int, page: int, page_size: int, **extra: Any
+) -> dict[str, Any]:
+    """The one envelope of every paged answer."""
+    return {**extra, "page": page, "page_size": page_size, "total": total, "items": items}
 
 
 class Queries:
@@ -61,6 +73,13 @@ class Queries:
             if name in stopped:
                 raise ReadModelStopped(stopped[name])
 
+    @contextmanager
+    def _reading(self, *names: str) -> Iterator[Connection]:
+        """A connection to read the named read models, which must all be working."""
+        self._working(*names)
+        with self.reads.engine.connect() as conn:
+            yield conn
+
     @staticmethod
     def _missing(kind: str, id: UUID, as_of: date, known_at: datetime | None) -> NotFound:  # noqa: A002
         error = NotFound(kind, id)
@@ -68,12 +87,17 @@ class Queries:
         error.args = (f"no {kind} with id {id} on {as_of.isoformat()}{known}",)
         return error
 
-    def audit(self, audit_id: UUID, as_of: date | None = None, known_at: datetime | None = None):  # type: ignore[no-untyped-def]
+    # Audits.
+
+    def audit(
+        self, audit_id: UUID, as_of: date | None = None, known_at: datetime | None = None
+    ) -> dict[str, Any]:
         day, known_us = self.when(as_of, known_at)
-        self._working("audits", "actions")
-        audit = self.reads.audit(audit_id, day, known_us)
-        if audit is None:
-            raise self._missing("audit", audit_id, day, known_at)
+        with self._reading("audits", "actions") as conn:
+            audit = audits.get_audit(conn, audit_id, day, known_us)
+            if audit is None:
+                raise self._missing("audit", audit_id, day, known_at)
+            audit["actions"], _ = actions.actions_where(conn, day, known_us, audit_id=audit_id)
         audit["recorded_at"] = from_micros(audit.pop("first_recorded_us"))
         return {**audit, "as_of": day}
 
@@ -87,25 +111,24 @@ class Queries:
         **filters: Any,
     ) -> dict[str, Any]:
         day, known_us = self.when(as_of, known_at)
-        self._working("audits")
-        items, total, distribution = self.reads.audits(
-            day, known_us, limit=page_size, offset=(page - 1) * page_size, **filters
-        )
+        where = audits.audit_filters(day, known_us, **filters)
+        with self._reading("audits") as conn:
+            items, total = audits.audits_where(
+                conn, where, limit=page_size, offset=(page - 1) * page_size
+            )
+            distribution = audits.distribution(conn, where)
         for item in items:
             item["recorded_at"] = from_micros(item.pop("first_recorded_us"))
-        return {
-            "as_of": day,
-            "page": page,
-            "page_size": page_size,
-            "total": total,
-            "items": items,
-            "distribution": distribution,
-        }
+        return page_of(items, total, page, page_size, as_of=day, distribution=distribution)
 
-    def action(self, action_id: UUID, as_of: date | None = None, known_at: datetime | None = None):  # type: ignore[no-untyped-def]
+    # Actions.
+
+    def action(
+        self, action_id: UUID, as_of: date | None = None, known_at: datetime | None = None
+    ) -> dict[str, Any]:
         day, known_us = self.when(as_of, known_at)
-        self._working("actions", "audits")
-        action = self.reads.action(action_id, day, known_us)
+        with self._reading("actions", "audits") as conn:
+            action = actions.get_action(conn, action_id, day, known_us)
         if action is None:
             raise self._missing("action", action_id, day, known_at)
         return {**action, "as_of": day}
@@ -120,17 +143,19 @@ class Queries:
         **filters: Any,
     ) -> dict[str, Any]:
         day, known_us = self.when(as_of, known_at)
-        self._working("actions", "audits")
-        if filters.get("owner") is not None:
-            self._check_owner(filters["owner"])
-        items, total = self.reads.actions(
-            day, known_us, limit=page_size, offset=(page - 1) * page_size, **filters
-        )
-        return {"as_of": day, "page": page, "page_size": page_size, "total": total, "items": items}
+        with self._reading("actions", "audits") as conn:
+            if filters.get("owner") is not None:
+                self._check_owner(conn, filters["owner"])
+            items, total = actions.actions_where(
+                conn, day, known_us, limit=page_size, offset=(page - 1) * page_size, **filters
+            )
+        return page_of(items, total, page, page_size, as_of=day)
 
-    def _check_owner(self, owner: str) -> None:
+    @staticmethod
+    def _check_owner(conn: Connection, owner: str) -> None:
         """An owner no action or plan has ever named is a typo, not an empty answer."""
-        known = self.reads.owner_names()
+        leads = conn.execute(select(plans.plan_leads.c.initials).distinct()).scalars()
+        known = actions.owner_names(conn) | set(leads)
         if owner in known:
             return
         near = difflib.get_close_matches(owner, known, n=3, cutoff=0.5)
@@ -140,31 +165,25 @@ class Queries:
             {"owner": [f"no action or plan has ever had an owner or lead {owner!r}{hint}"]}
         )
 
-    def plan(self, plan_id: UUID, as_of: date | None = None, known_at: datetime | None = None):  # type: ignore[no-untyped-def]
-        day, known_us = self.when(as_of, known_at)
-        self._working("plans", "actions")
-        plan = self.reads.plan(plan_id, day, known_us)
-        if plan is None:
-            published = self.reads.plan_published_on(plan_id, known_us)
-            if published is not None:
-                error = NotFound("plan", plan_id)
-                error.args = (
-                    f"the plan was published on {published.isoformat()}: on "
-                    f"{day.isoformat()} it did not exist yet",
-                )
-                raise error
-            raise self._missing("plan", plan_id, day, known_at)
-        return plan
+    # Plans.
 
-    def learning_week(
-        self, week_id: UUID, as_of: date | None = None, known_at: datetime | None = None
+    def plan(
+        self, plan_id: UUID, as_of: date | None = None, known_at: datetime | None = None
     ) -> dict[str, Any]:
         day, known_us = self.when(as_of, known_at)
-        self._working("learning_weeks", "audits")
-        week = self.reads.learning_week(week_id, day, known_us)
-        if week is None:
-            raise self._missing("learning week", week_id, day, known_at)
-        return week
+        with self._reading("plans", "actions") as conn:
+            plan = plans.plan_tree(conn, plan_id, day, known_us)
+            published = None if plan else plans.published_on(conn, plan_id, known_us)
+        if plan is not None:
+            return plan
+        if published is not None:
+            error = NotFound("plan", plan_id)
+            error.args = (
+                f"the plan was published on {published.isoformat()}: on "
+                f"{day.isoformat()} it did not exist yet",
+            )
+            raise error
+        raise self._missing("plan", plan_id, day, known_at)
 
     def plans(
         self,
@@ -177,11 +196,27 @@ class Queries:
         """Every plan published by ``as_of`` (as known at ``known_at``), so that a reader
         finds a plan without knowing its id."""
         day, known_us = self.when(as_of, known_at)
-        self._working("plans", "actions")
-        items, total = self.reads.plan_list(
-            day, known_us, limit=page_size, offset=(page - 1) * page_size
-        )
-        return {"as_of": day, "page": page, "page_size": page_size, "total": total, "items": items}
+        with self._reading("plans", "actions") as conn:
+            items, total = plans.plan_summaries(
+                conn, day, known_us, limit=page_size, offset=(page - 1) * page_size
+            )
+        return page_of(items, total, page, page_size, as_of=day)
+
+    def plan_ids(self, as_of: date) -> list[UUID]:
+        with self._reading("plans") as conn:
+            return plans.plan_ids(conn, as_of)
+
+    # Learning weeks.
+
+    def learning_week(
+        self, week_id: UUID, as_of: date | None = None, known_at: datetime | None = None
+    ) -> dict[str, Any]:
+        day, known_us = self.when(as_of, known_at)
+        with self._reading("learning_weeks", "audits") as conn:
+            week = learning_weeks.week_summary(conn, week_id, day, known_us)
+        if week is None:
+            raise self._missing("learning week", week_id, day, known_at)
+        return week
 
     def learning_weeks(
         self,
@@ -193,15 +228,15 @@ class Queries:
     ) -> dict[str, Any]:
         """Every learning week started by ``as_of`` (as known at ``known_at``)."""
         day, known_us = self.when(as_of, known_at)
-        self._working("learning_weeks", "audits")
-        items, total = self.reads.learning_week_list(
-            day, known_us, limit=page_size, offset=(page - 1) * page_size
-        )
-        return {"as_of": day, "page": page, "page_size": page_size, "total": total, "items": items}
+        with self._reading("learning_weeks", "audits") as conn:
+            items, total = learning_weeks.week_summaries(
+                conn, day, known_us, limit=page_size, offset=(page - 1) * page_size
+            )
+        return page_of(items, total, page, page_size, as_of=day)
 
     # The inspectors' trail.
 
-    def _trail_filters(self, filters: dict[str, Any]) -> dict[str, Any]:
+    def _trail_where(self, filters: dict[str, Any]) -> list[Any]:
         out = dict(filters)
         for name in ("recorded_from", "recorded_to"):
             moment = out.pop(name, None)
@@ -209,47 +244,45 @@ class Queries:
                 if moment.tzinfo is None:
                     moment = moment.replace(tzinfo=self.zone)
                 out[f"{name}_us"] = micros(moment)
-        return out
+        return trail.trail_filters(**out)
 
-    def _trail_row(self, row: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _trail_row(row: dict[str, Any]) -> dict[str, Any]:
         row["recorded_at"] = from_micros(row.pop("recorded_us"))
         row["hash"] = row.pop("chain_hash")
         return row
 
     def trail(self, *, page: int = 1, page_size: int = 100, **filters: Any) -> dict[str, Any]:
-        self._working("trail")
-        rows, total = self.reads.trail(
-            limit=page_size, offset=(page - 1) * page_size, **self._trail_filters(filters)
-        )
-        return {
-            "page": page,
-            "page_size": page_size,
-            "total": total,
-            "items": [self._trail_row(r) for r in rows],
-        }
+        where = self._trail_where(filters)
+        with self._reading("trail") as conn:
+            rows, total = trail.trail_page(
+                conn, where, limit=page_size, offset=(page - 1) * page_size
+            )
+        return page_of([self._trail_row(r) for r in rows], total, page, page_size)
 
     def trail_rows(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every matching row, streamed (for CSV exports of any size)."""
-        self._working("trail")
-        return self._stream_trail(self._trail_filters(filters))
+        where = self._trail_where(filters)
+        self._working("trail")  # now, before the first row is sent
+        return self._stream_trail(where)
 
-    def _stream_trail(self, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        with self.reads.trail_stream(**filters) as rows:
-            for row in rows:
+    def _stream_trail(self, where: list[Any]) -> Iterator[dict[str, Any]]:
+        with self.reads.engine.connect() as conn:
+            for row in trail.trail_stream(conn, where):
                 yield self._trail_row(row)
 
     def history(
         self, kind: str, entity_id: UUID, *, page: int = 1, page_size: int = 100
     ) -> dict[str, Any]:
         """An entity's changes, each with the state as known just after it."""
-        page_of = self.trail(entity_id=entity_id, entity_type=kind, page=page, page_size=page_size)
-        if page_of["total"] == 0:
+        answer = self.trail(entity_id=entity_id, entity_type=kind, page=page, page_size=page_size)
+        if answer["total"] == 0:
             raise self._missing(kind.replace("_", " "), entity_id, self._today(), None)
-        for row in page_of["items"]:
+        for row in answer["items"]:
             known_at = row["recorded_at"]
             day = known_at.astimezone(self.zone).date()
             row["state"] = self._state_after(kind, entity_id, day, known_at)
-        return page_of
+        return answer
 
     def _state_after(self, kind: str, entity_id: UUID, day: date, known_at: datetime) -> Any:
         try:

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, create_engine, event, text
 
 from projections import ReadModels
-from qa_service import checkpoints as _checkpoints  # noqa: F401  (its table)
-from qa_service.accounts import Accounts, IdempotencyStore, create_tables
-from qa_service.application import QALog, file_lock
+from qa_service import accounts, checkpoints
+from qa_service.accounts import Accounts, IdempotencyStore
+from qa_service.application import Commands
+from qa_service.locks import file_lock
 from qa_service.queries import Queries
 from qa_service.settings import Settings
 
@@ -22,7 +23,7 @@ from qa_service.settings import Settings
 @dataclass
 class Service:
     settings: Settings
-    log: QALog
+    commands: Commands
     engine: Engine
     accounts: Accounts
     idempotency: IdempotencyStore
@@ -30,8 +31,14 @@ class Service:
     queries: Queries
 
     def close(self) -> None:
-        self.log.close()
+        self.commands.close()
         self.engine.dispose()
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def _engine(settings: Settings) -> Engine:
@@ -60,13 +67,14 @@ def prepare_storage(settings: Settings) -> None:
         if not settings.is_sqlite and settings.schema:
             with engine.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{settings.schema}"'))
-        create_tables(engine)
-        log = QALog(replace(settings, create_tables=True).eventsourcing_env())
+        accounts.create_tables(engine)
+        checkpoints.create_tables(engine)
+        commands = Commands(replace(settings, create_tables=True).eventsourcing_env())
         try:
-            ReadModels(engine, EventLog(log), ZoneInfo(settings.timezone)).create_tables()
-            protect_events(settings, engine, log.recorder.events_table_name)
+            ReadModels(engine, StoredEvents(commands), ZoneInfo(settings.timezone)).create_tables()
+            protect_events(settings, engine, commands.recorder.events_table_name)
         finally:
-            log.close()
+            commands.close()
     finally:
         engine.dispose()
 
@@ -107,13 +115,13 @@ def protect_events(settings: Settings, engine: Engine, table: str) -> None:
         )
 
 
-class EventLog:
+class StoredEvents:
     """The application's notification log, as the projections read it."""
 
-    def __init__(self, log: QALog):
-        self.select_notifications = log.recorder.select_notifications
-        self.max_notification_id = log.recorder.max_notification_id
-        self.to_domain_event = log.mapper.to_domain_event
+    def __init__(self, commands: Commands):
+        self.select_notifications = commands.recorder.select_notifications
+        self.max_notification_id = commands.recorder.max_notification_id
+        self.to_domain_event = commands.mapper.to_domain_event
 
 
 WRITER_LOCK_KEY = 0x51A_106  # the PostgreSQL advisory lock all writers take
@@ -144,21 +152,21 @@ def build_service(settings: Settings, *, clock: Callable[[], datetime] | None = 
     if settings.create_tables:
         prepare_storage(settings)
     engine = _engine(settings)
-    log = QALog(
+    commands = Commands(
         replace(settings, create_tables=False).eventsourcing_env(),
         timezone=settings.timezone,
         writer_lock=_writer_lock(settings, engine),
         clock=clock,
     )
     zone = ZoneInfo(settings.timezone)
-    reads = ReadModels(engine, EventLog(log), zone)
-    log.follow_with(reads.catch_up)
+    reads = ReadModels(engine, StoredEvents(commands), zone)
+    commands.follow_with(reads.catch_up)
     return Service(
         settings=settings,
-        log=log,
+        commands=commands,
         engine=engine,
         accounts=Accounts(engine),
         idempotency=IdempotencyStore(engine),
         reads=reads,
-        queries=Queries(reads, zone, log.today),
+        queries=Queries(reads, zone, commands.today),
     )

@@ -7,19 +7,18 @@ from uuid import UUID
 from flask import url_for
 from flask.views import MethodView
 
-from qa_service.api.http import Blueprint, actor, answer, expected_version, roles, service
-from qa_service.api.schemas import (
+from qa_service.api.http import Blueprint, actor, answer, commands, expected_version, queries, roles
+from qa_service.schemas.actions import (
     ActionIn,
     ActionOut,
     ActionRegisterArgs,
     ActionRegisterOut,
-    AsOfArgs,
-    HistoryArgs,
-    HistoryOut,
     OwnersIn,
     RescheduleIn,
     StatusIn,
 )
+from qa_service.schemas.common import AsOfArgs
+from qa_service.schemas.trail import HistoryArgs, HistoryOut
 
 blp = Blueprint(
     "actions", __name__, url_prefix="/api/actions", description="Plan and audit actions"
@@ -28,7 +27,7 @@ blp = Blueprint(
 
 def _answer(action_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
     location = url_for("actions.Action", action_id=action_id) if status == 201 else None
-    return answer(service().queries.action, action_id, status, location)
+    return answer(queries().action, action_id, status, location)
 
 
 @blp.route("")
@@ -38,14 +37,14 @@ class Actions(MethodView):
     @blp.response(200, ActionRegisterOut)
     def get(self, args):  # type: ignore[no-untyped-def]
         """The action register (the tracker): filter by owner, status, overdue, origin"""
-        return service().queries.actions(**args)
+        return queries().actions(**args)
 
     @roles("auditor", "manager")
     @blp.arguments(ActionIn)
     @blp.response(201, ActionOut)
     def post(self, body):  # type: ignore[no-untyped-def]
         """Raise an action on a plan recommendation (manager) or a case audit"""
-        return _answer(service().log.raise_action(actor(), body), 201)
+        return _answer(commands().raise_action(actor(), body), 201)
 
 
 @blp.route("/<uuid:action_id>")
@@ -55,7 +54,7 @@ class Action(MethodView):
     @blp.response(200, ActionOut)
     def get(self, args, action_id: UUID):  # type: ignore[no-untyped-def]
         """One action as of a date: status, owners, due date, overdue"""
-        view = service().queries.action(action_id, **args)
+        view = queries().action(action_id, **args)
         return view, 200, {"ETag": f'"{view["version"]}"'}
 
 
@@ -66,7 +65,7 @@ class Status(MethodView):
     @blp.response(200, ActionOut)
     def post(self, body, action_id: UUID):  # type: ignore[no-untyped-def]
         """Move the action to a new status from a date, with a reason where one is needed"""
-        service().log.change_action_status(
+        commands().change_action_status(
             actor(), action_id, expected_version=expected_version(), **body
         )
         return _answer(action_id)
@@ -79,7 +78,7 @@ class Reschedule(MethodView):
     @blp.response(200, ActionOut)
     def post(self, body, action_id: UUID):  # type: ignore[no-untyped-def]
         """Give the action a new due date (null: to be confirmed), with a reason"""
-        service().log.reschedule_action(
+        commands().reschedule_action(
             actor(), action_id, expected_version=expected_version(), **body
         )
         return _answer(action_id)
@@ -92,9 +91,7 @@ class Owners(MethodView):
     @blp.response(200, ActionOut)
     def post(self, body, action_id: UUID):  # type: ignore[no-untyped-def]
         """Give the action new owners, with a reason"""
-        service().log.reassign_action(
-            actor(), action_id, expected_version=expected_version(), **body
-        )
+        commands().reassign_action(actor(), action_id, expected_version=expected_version(), **body)
         return _answer(action_id)
 
 
@@ -105,4 +102,4 @@ class History(MethodView):
     @blp.response(200, HistoryOut)
     def get(self, args, action_id: UUID):  # type: ignore[no-untyped-def]
         """Every change to this action (as in the trail), with the state just after each"""
-        return service().queries.history("action", action_id, **args)
+        return queries().history("action", action_id, **args)

@@ -7,26 +7,25 @@ from uuid import UUID
 from flask import url_for
 from flask.views import MethodView
 
-from qa_service.api.http import Blueprint, actor, answer, expected_version, roles, service
-from qa_service.api.schemas import (
-    AsOfArgs,
+from qa_service.api.http import Blueprint, actor, answer, commands, expected_version, queries, roles
+from qa_service.schemas.audits import (
     AuditIn,
     AuditOut,
     AuditRegisterArgs,
     AuditRegisterOut,
     CorrectionIn,
-    HistoryArgs,
-    HistoryOut,
     ModerationIn,
     WithdrawalIn,
 )
+from qa_service.schemas.common import AsOfArgs
+from qa_service.schemas.trail import HistoryArgs, HistoryOut
 
 blp = Blueprint("audits", __name__, url_prefix="/api/audits", description="Case file audits")
 
 
 def _answer(audit_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
     location = url_for("audits.Audit", audit_id=audit_id) if status == 201 else None
-    return answer(service().queries.audit, audit_id, status, location)
+    return answer(queries().audit, audit_id, status, location)
 
 
 @blp.route("")
@@ -36,7 +35,7 @@ class Audits(MethodView):
     @blp.response(200, AuditRegisterOut)
     def get(self, args):  # type: ignore[no-untyped-def]
         """The audit register as of a date, with grade distributions and moderation agreement"""
-        return service().queries.audits(**args)
+        return queries().audits(**args)
 
     @roles("auditor")
     @blp.arguments(AuditIn)
@@ -44,7 +43,7 @@ class Audits(MethodView):
     def post(self, body):  # type: ignore[no-untyped-def]
         """Record a case audit, with its remedial actions"""
         actions = body.pop("actions")
-        audit_id = service().log.record_audit(actor(), body, actions)
+        audit_id = commands().record_audit(actor(), body, actions)
         return _answer(audit_id, 201)
 
 
@@ -55,7 +54,7 @@ class Audit(MethodView):
     @blp.response(200, AuditOut)
     def get(self, args, audit_id: UUID):  # type: ignore[no-untyped-def]
         """One audit as of a date: its fields, grades, moderation and actions"""
-        view = service().queries.audit(audit_id, **args)
+        view = queries().audit(audit_id, **args)
         return view, 200, {"ETag": f'"{view["version"]}"'}
 
 
@@ -66,7 +65,7 @@ class Moderation(MethodView):
     @blp.response(200, AuditOut)
     def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
         """Moderate: confirm or change the grade, with a rationale"""
-        service().log.moderate_audit(actor(), audit_id, expected_version=expected_version(), **body)
+        commands().moderate_audit(actor(), audit_id, expected_version=expected_version(), **body)
         return _answer(audit_id)
 
 
@@ -77,7 +76,7 @@ class Corrections(MethodView):
     @blp.response(200, AuditOut)
     def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
         """Correct named fields, with a reason (the original stays in the history)"""
-        service().log.correct_audit(actor(), audit_id, expected_version=expected_version(), **body)
+        commands().correct_audit(actor(), audit_id, expected_version=expected_version(), **body)
         return _answer(audit_id)
 
 
@@ -88,7 +87,7 @@ class Withdrawal(MethodView):
     @blp.response(200, AuditOut)
     def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
         """Withdraw the audit, with a reason"""
-        service().log.withdraw_audit(actor(), audit_id, expected_version=expected_version(), **body)
+        commands().withdraw_audit(actor(), audit_id, expected_version=expected_version(), **body)
         return _answer(audit_id)
 
 
@@ -99,4 +98,4 @@ class History(MethodView):
     @blp.response(200, HistoryOut)
     def get(self, args, audit_id: UUID):  # type: ignore[no-untyped-def]
         """Every change to this audit (as in the trail), with the state just after each"""
-        return service().queries.history("audit", audit_id, **args)
+        return queries().history("audit", audit_id, **args)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from flask.views import MethodView
 
 from qa_service.api.http import Blueprint, service
-from qa_service.api.schemas import HealthOut, NoArgs
+from qa_service.schemas.common import NoArgs
+from qa_service.schemas.health import HealthOut
 
 blp = Blueprint("health", __name__, url_prefix="/api/health", description="Liveness")
 
@@ -40,7 +41,7 @@ class Health(MethodView):
         body = {
             "status": "failing" if failing else "ok",
             "store": "sqlite" if svc.settings.is_sqlite else "postgresql",
-            "events": svc.log.recorder.max_notification_id() or 0,
+            "events": svc.commands.recorder.max_notification_id() or 0,
             "projections": projections,
         }
         return body, 503 if failing else 200

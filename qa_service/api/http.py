@@ -23,12 +23,13 @@ from qa_service.accounts import (
     IdempotencyKeyReused,
     StoredResponse,
 )
-from qa_service.api.schemas import flatten
-from qa_service.application import Actor, Forbidden, NotFound, StaleVersion
-from qa_service.queries import BadQuery, ReadModelStopped
+from qa_service.application import Actor, Commands
+from qa_service.errors import Forbidden, NotFound, StaleVersion
+from qa_service.queries import BadQuery, Queries, ReadModelStopped
+from qa_service.schemas.common import flatten
 from qa_service.service import Service
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 PUBLIC_PATHS = ("/api/openapi.json", "/api/docs", "/api/health")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -44,6 +45,16 @@ class Blueprint(flask_smorest.Blueprint):
 
 def service() -> Service:
     return current_app.extensions["qa_service"]
+
+
+def commands() -> Commands:
+    """The command side: every write goes through one of its methods."""
+    return service().commands
+
+
+def queries() -> Queries:
+    """The query side: every read goes through one of its methods."""
+    return service().queries
 
 
 def actor() -> Actor:
@@ -332,7 +343,7 @@ def install(app: Flask) -> None:
     def unexpected(e: Exception) -> Any:
         if isinstance(e, HTTPException):
             return _http_error(e)
-        log.error("unhandled error on %s %s\n%s", request.method, request.url_rule, _where(e))
+        logger.error("unhandled error on %s %s\n%s", request.method, request.url_rule, _where(e))
         return error(500, InternalServerError.description)
 
     app.register_error_handler(Exception, unexpected)

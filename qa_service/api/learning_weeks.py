@@ -7,15 +7,14 @@ from uuid import UUID
 from flask import url_for
 from flask.views import MethodView
 
-from qa_service.api.http import Blueprint, actor, answer, expected_version, roles, service
-from qa_service.api.schemas import (
-    AsOfArgs,
+from qa_service.api.http import Blueprint, actor, answer, commands, expected_version, queries, roles
+from qa_service.schemas.common import AsOfArgs, ListArgs
+from qa_service.schemas.learning_weeks import (
     ClosureIn,
     FeedbackIn,
     FindingIn,
     LearningWeekIn,
     LearningWeekOut,
-    ListArgs,
     WeekListOut,
 )
 
@@ -29,7 +28,7 @@ blp = Blueprint(
 
 def _answer(week_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
     location = url_for("learning_weeks.LearningWeek", week_id=week_id) if status == 201 else None
-    return answer(service().queries.learning_week, week_id, status, location)
+    return answer(queries().learning_week, week_id, status, location)
 
 
 @blp.route("")
@@ -40,14 +39,14 @@ class LearningWeeks(MethodView):
     def get(self, args):  # type: ignore[no-untyped-def]
         """Every learning week started by as_of (as known at known_at), latest first, with
         its counts of audits and family feedback"""
-        return service().queries.learning_weeks(**args)
+        return queries().learning_weeks(**args)
 
     @roles("manager")
     @blp.arguments(LearningWeekIn)
     @blp.response(201, LearningWeekOut)
     def post(self, body):  # type: ignore[no-untyped-def]
         """Open a learning week"""
-        return _answer(service().log.open_learning_week(actor(), **body), 201)
+        return _answer(commands().open_learning_week(actor(), **body), 201)
 
 
 @blp.route("/<uuid:week_id>")
@@ -57,7 +56,7 @@ class LearningWeek(MethodView):
     @blp.response(200, LearningWeekOut)
     def get(self, args, week_id: UUID):  # type: ignore[no-untyped-def]
         """A learning week's summary as of a date, compared with the previous week"""
-        view = service().queries.learning_week(week_id, **args)
+        view = queries().learning_week(week_id, **args)
         return view, 200, {"ETag": f'"{view["version"]}"'}
 
 
@@ -68,7 +67,7 @@ class Feedback(MethodView):
     @blp.response(200, LearningWeekOut)
     def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
         """Record one family's feedback"""
-        service().log.record_feedback(actor(), week_id, expected_version=expected_version(), **body)
+        commands().record_feedback(actor(), week_id, expected_version=expected_version(), **body)
         return _answer(week_id)
 
 
@@ -79,7 +78,7 @@ class Findings(MethodView):
     @blp.response(200, LearningWeekOut)
     def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
         """Record a finding: a strength or an area for improvement"""
-        service().log.record_finding(actor(), week_id, expected_version=expected_version(), **body)
+        commands().record_finding(actor(), week_id, expected_version=expected_version(), **body)
         return _answer(week_id)
 
 
@@ -90,7 +89,7 @@ class Closure(MethodView):
     @blp.response(200, LearningWeekOut)
     def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
         """Close the learning week: nothing more can be added to it"""
-        service().log.close_learning_week(
+        commands().close_learning_week(
             actor(), week_id, expected_version=expected_version(), **body
         )
         return _answer(week_id)

@@ -7,13 +7,11 @@ from uuid import UUID
 from flask import url_for
 from flask.views import MethodView
 
-from qa_service.api.http import Blueprint, actor, answer, expected_version, roles, service
-from qa_service.api.schemas import (
-    AsOfArgs,
-    HistoryArgs,
-    HistoryOut,
+from qa_service.api.http import Blueprint, actor, answer, commands, expected_version, queries, roles
+from qa_service.plan_import import import_plan
+from qa_service.schemas.common import AsOfArgs, ListArgs
+from qa_service.schemas.plans import (
     LeadIn,
-    ListArgs,
     PlanDocument,
     PlanIn,
     PlanListOut,
@@ -21,13 +19,14 @@ from qa_service.api.schemas import (
     RecommendationIn,
     ReviewIn,
 )
+from qa_service.schemas.trail import HistoryArgs, HistoryOut
 
 blp = Blueprint("plans", __name__, url_prefix="/api/plans", description="Improvement plans")
 
 
 def _answer(plan_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
     location = url_for("plans.Plan", plan_id=plan_id) if status == 201 else None
-    return answer(service().queries.plan, plan_id, status, location)
+    return answer(queries().plan, plan_id, status, location)
 
 
 @blp.route("")
@@ -38,14 +37,14 @@ class Plans(MethodView):
     def get(self, args):  # type: ignore[no-untyped-def]
         """Every plan published by as_of (as known at known_at), newest first, with its
         counts of recommendations, actions and overdue actions"""
-        return service().queries.plans(**args)
+        return queries().plans(**args)
 
     @roles("manager")
     @blp.arguments(PlanIn)
     @blp.response(201, PlanOut)
     def post(self, body):  # type: ignore[no-untyped-def]
         """Create an improvement plan"""
-        return _answer(service().log.create_plan(actor(), **body), 201)
+        return _answer(commands().create_plan(actor(), **body), 201)
 
 
 @blp.route("/import")
@@ -56,7 +55,7 @@ class Import(MethodView):
     def post(self, body):  # type: ignore[no-untyped-def]
         """Import a whole plan (leads, recommendations, actions) in one document, all or
         nothing; each error names its path, e.g. recommendations[3].actions[1].due_on"""
-        return _answer(service().log.import_plan(actor(), body), 201)
+        return _answer(import_plan(commands(), actor(), body), 201)
 
 
 @blp.route("/<uuid:plan_id>")
@@ -67,7 +66,7 @@ class Plan(MethodView):
     def get(self, args, plan_id: UUID):  # type: ignore[no-untyped-def]
         """The plan's status tree as of a date: recommendations, actions, owners, due dates,
         overdue flags and the latest RAG reviews"""
-        view = service().queries.plan(plan_id, **args)
+        view = queries().plan(plan_id, **args)
         return view, 200, {"ETag": f'"{view["version"]}"'}
 
 
@@ -78,7 +77,7 @@ class Leads(MethodView):
     @blp.response(200, PlanOut)
     def post(self, body, plan_id: UUID):  # type: ignore[no-untyped-def]
         """Add a key lead"""
-        service().log.add_lead(actor(), plan_id, expected_version=expected_version(), **body)
+        commands().add_lead(actor(), plan_id, expected_version=expected_version(), **body)
         return _answer(plan_id)
 
 
@@ -91,7 +90,7 @@ class Recommendations(MethodView):
         """Add a recommendation, with any of its actions"""
         actions = body.pop("actions")
         effective_on = body.pop("effective_on")
-        service().log.add_recommendation(
+        commands().add_recommendation(
             actor(),
             plan_id,
             fields=body,
@@ -109,9 +108,7 @@ class Reviews(MethodView):
     @blp.response(200, PlanOut)
     def post(self, body, plan_id: UUID):  # type: ignore[no-untyped-def]
         """Record a quarterly progress and impact RAG review of a recommendation"""
-        service().log.record_review(
-            actor(), plan_id, fields=body, expected_version=expected_version()
-        )
+        commands().record_review(actor(), plan_id, fields=body, expected_version=expected_version())
         return _answer(plan_id)
 
 
@@ -122,4 +119,4 @@ class History(MethodView):
     @blp.response(200, HistoryOut)
     def get(self, args, plan_id: UUID):  # type: ignore[no-untyped-def]
         """Every change to this plan (as in the trail), with the state just after each"""
-        return service().queries.history("plan", plan_id, **args)
+        return queries().history("plan", plan_id, **args)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Response, stream_with_context
 from flask.views import MethodView
 
-from qa_service.api.http import Blueprint, roles, service
-from qa_service.api.schemas import NoArgs, TrailArgs, TrailOut, VerifyOut
+from qa_service.api.http import Blueprint, queries, roles
 from qa_service.exports import trail_csv
+from qa_service.schemas.common import NoArgs
+from qa_service.schemas.trail import TrailArgs, TrailOut, VerifyOut
 
 blp = Blueprint("trail", __name__, url_prefix="/api/trail", description="The inspectors' trail")
 
@@ -31,13 +32,13 @@ class Trail(MethodView):
         if args.pop("format") == "csv":
             args.pop("page")
             args.pop("page_size")
-            rows = service().queries.trail_rows(**args)
+            rows = queries().trail_rows(**args)
             return Response(
                 stream_with_context(trail_csv(rows)),
                 mimetype="text/csv",
                 headers={"Content-Disposition": 'attachment; filename="qa-trail.csv"'},
             )
-        return service().queries.trail(**args)
+        return queries().trail(**args)
 
 
 @blp.route("/verify")
@@ -49,4 +50,4 @@ class Verify(MethodView):
         """Recompute the hash chain over the stored events: ok with the count and head hash,
         or the first position that fails and how (altered, missing, reordered, inserted);
         then check every read model against the events, naming any that drifted"""
-        return service().queries.verify()
+        return queries().verify()

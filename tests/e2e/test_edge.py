@@ -237,7 +237,7 @@ def test_audited_on_defaults_to_today(auditor, service):
     del body["audited_on"]
     r = auditor.post("/api/audits", body)
     assert r.status_code == 201, r.json
-    assert r.json["audited_on"] == service.log.today().isoformat()
+    assert r.json["audited_on"] == service.commands.today().isoformat()
     assert r.json["late"] is False
 
 
@@ -334,7 +334,7 @@ def test_the_error_log_never_prints_request_text(manager, service, caplog, monke
     def broken(*_args, **_kwargs):
         raise RuntimeError(f"could not save {secret}")
 
-    monkeypatch.setattr(service.log, "create_plan", broken)
+    monkeypatch.setattr(service.commands, "create_plan", broken)
     with caplog.at_level(logging.DEBUG):
         r = manager.post(
             "/api/plans", {"title": secret, "source": "S", "published_on": "2016-02-01"}

@@ -12,7 +12,7 @@ ERROR_KEYS = {"code", "status", "message"}
 
 
 def events_in(service) -> int:
-    return service.log.recorder.max_notification_id() or 0
+    return service.commands.recorder.max_notification_id() or 0
 
 
 def assert_error(response, code: int) -> dict:

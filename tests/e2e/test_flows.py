@@ -28,12 +28,12 @@ def test_an_auditor_records_an_audit_and_anyone_reads_it(auditor, inspector):
 
 
 def test_an_inadequate_audit_without_an_action_is_refused_and_nothing_is_written(auditor, service):
-    before = service.log.recorder.max_notification_id()
+    before = service.commands.recorder.max_notification_id()
     r = auditor.post("/api/audits", audit_body(overall_grade="inadequate"))
     assert r.status_code == 422
     assert "actions" in r.json["errors"]["json"]
     assert "at least one action" in r.json["errors"]["json"]["actions"][0]
-    assert service.log.recorder.max_notification_id() == before
+    assert service.commands.recorder.max_notification_id() == before
 
 
 def test_an_inadequate_audit_with_its_action_is_saved_with_the_action(auditor):

@@ -46,7 +46,7 @@ def interrupt(service, auditor, monkeypatch):
         with monkeypatch.context() as m:
             m.setattr(service.idempotency, "release", lambda user, key: None)
             if when == "before writing":
-                m.setattr(service.log, "record_audit", crash)
+                m.setattr(service.commands, "record_audit", crash)
             else:
                 m.setattr(service.idempotency, "complete", crash)
             try:

@@ -19,7 +19,7 @@ def raw_plan() -> dict:
 
 
 def events_in(service) -> int:
-    return service.log.recorder.max_notification_id() or 0
+    return service.commands.recorder.max_notification_id() or 0
 
 
 def test_the_bundled_plan_imports_whole(manager):

@@ -36,7 +36,7 @@ def recorded(settings):
     on 1 March 2016. Yields the service and the action's id."""
     clock = SimClock(now=datetime(2016, 2, 1, 9, tzinfo=LONDON))
     svc = build_service(settings, clock=clock)
-    log = svc.log
+    log = svc.commands
     plan_id = log.create_plan(MANAGER, title="Plan", source="Ofsted", published_on=date(2016, 2, 1))
     log.add_lead(MANAGER, plan_id, initials="PK", name="Paul King", job_title=None,
                  effective_on=None)  # fmt: skip

@@ -179,9 +179,9 @@ def test_projections_run_keeps_the_read_models_up_to_date_as_a_worker(settings):
     from qa_service.service import build_service
 
     svc = build_service(settings)
-    svc.log.follow_with(lambda: None)  # this writer never catches up itself
+    svc.commands.follow_with(lambda: None)  # this writer never catches up itself
     try:
-        week = svc.log.open_learning_week(
+        week = svc.commands.open_learning_week(
             Actor("mo", "manager"), title="June 2019", starts_on=date(2019, 6, 3),
             ends_on=date(2019, 6, 7),
         )  # fmt: skip

@@ -98,7 +98,7 @@ def test_checkpoint_verify_and_an_inspection_pack_verified_offline(settings, tmp
     london = ZoneInfo("Europe/London")
     clock = SimClock(now=datetime(2016, 2, 1, tzinfo=london))
     svc = build_service(settings, clock=clock)
-    load_demo(svc.log, clock, london, until=date(2016, 12, 31))
+    load_demo(svc.commands, clock, london, until=date(2016, 12, 31))
     svc.close()
     env_key = tmp_path / "keys" / "qa-signing-key.pem"
 

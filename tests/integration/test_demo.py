@@ -26,7 +26,7 @@ def demo(request, tmp_path_factory):
         settings = Settings(database_url=url, schema=f"demo_{uuid.uuid4().hex[:8]}", pool_size=2)
     clock = SimClock(now=datetime(2016, 2, 1, tzinfo=LONDON))
     svc = build_service(settings, clock=clock)
-    summary = load_demo(svc.log, clock, LONDON)
+    summary = load_demo(svc.commands, clock, LONDON)
     yield svc, summary
     svc.close()
 
@@ -98,7 +98,7 @@ def test_the_history_is_reproducible_from_its_seed(tmp_path):
         clock = SimClock(now=datetime(2016, 2, 1, tzinfo=LONDON))
         svc = build_service(settings, clock=clock)
         try:
-            load_demo(svc.log, clock, LONDON, seed=11, until=date(2016, 12, 31))
+            load_demo(svc.commands, clock, LONDON, seed=11, until=date(2016, 12, 31))
             rows = svc.queries.trail(page_size=1000)["items"]
         finally:
             svc.close()

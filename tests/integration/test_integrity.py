@@ -24,7 +24,7 @@ AUDITOR = Actor("ana", "auditor")
 def history(service):
     """Twelve events: a plan with a lead and a recommendation carrying two actions, a
     status change, and an audit with an action of its own."""
-    log = service.log
+    log = service.commands
     plan_id = log.create_plan(MANAGER, title="Plan", source="Ofsted", published_on=date(2016, 2, 1))
     log.add_lead(MANAGER, plan_id, initials="PK", name="Paul King", job_title=None,
                  effective_on=None)  # fmt: skip
@@ -100,7 +100,7 @@ def test_a_postgres_state_column_turned_to_text_is_found_at_the_first_position(h
 def test_the_last_event_removed_is_found_as_missing(history):
     switch_off_protection(history)
     events, position = table(history)
-    head = history.log.recorder.max_notification_id()
+    head = history.commands.recorder.max_notification_id()
     sql(history, f"DELETE FROM {events} WHERE {position} = {head}")
     verdict = history.queries.verify()
     assert (verdict["ok"], verdict["position"], verdict["problem"]) == (False, head, "missing")

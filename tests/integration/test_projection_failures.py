@@ -20,13 +20,13 @@ AUDITOR = Actor("ann", "auditor")
 
 
 def open_week(svc) -> object:
-    return svc.log.open_learning_week(
+    return svc.commands.open_learning_week(
         MANAGER, title="December 2018", starts_on=date(2018, 12, 3), ends_on=date(2018, 12, 7)
     )
 
 
 def feedback(svc, week, comment: str) -> None:
-    svc.log.record_feedback(
+    svc.commands.record_feedback(
         AUDITOR,
         week,
         respondent="parent",
@@ -38,7 +38,7 @@ def feedback(svc, week, comment: str) -> None:
 
 
 def head(svc) -> int:
-    return svc.log.recorder.max_notification_id() or 0
+    return svc.commands.recorder.max_notification_id() or 0
 
 
 @pytest.fixture
@@ -140,10 +140,10 @@ def test_a_stopped_read_model_is_tried_again_by_itself(service, poisoned):
     feedback(service, week, "poison")
     first = service.reads.failures()["learning_weeks"]
     poisoned()
-    service.log.catch_up()
+    service.commands.catch_up()
     assert "learning_weeks" in service.reads.failures()  # not yet: tried a moment ago
     clock[0] += 61
-    service.log.catch_up()
+    service.commands.catch_up()
     assert service.reads.failures() == {}
     assert first.failed_at == 1_000_000
 
@@ -162,7 +162,7 @@ def test_a_database_that_is_down_marks_nothing(service, monkeypatch):
     assert service.reads.failures() == {}
     assert service.reads.lag()[projection.name]["lag"] == 1
     monkeypatch.undo()
-    service.log.catch_up()
+    service.commands.catch_up()
     assert all(p["lag"] == 0 for p in service.reads.lag().values())
 
 

@@ -53,7 +53,7 @@ def loaded(settings):
     clock = SimClock(now=datetime(2016, 2, 1, tzinfo=LONDON))
     svc = build_service(settings, clock=clock)
     summary = load_demo(
-        svc.log, clock, LONDON, seed=7, until=date(2019, 12, 31), defer_projections=False
+        svc.commands, clock, LONDON, seed=7, until=date(2019, 12, 31), defer_projections=False
     )
     yield svc, summary
     svc.close()
@@ -65,7 +65,7 @@ def correct_a_case_ref(svc) -> str:
     audit = next(
         a for a in map(svc.queries.audit, audit_ids) if a["withdrawn"] is None and a["actions"]
     )
-    svc.log.correct_audit(
+    svc.commands.correct_audit(
         Actor(audit["auditor"], "auditor"),
         audit["id"],
         changes={"case_ref": "CS-999001"},
@@ -85,7 +85,7 @@ def test_a_rebuild_gives_the_same_rows_and_answers_as_incremental_upkeep(loaded)
     assert sum(len(rows) for rows in before_rows.values()) > 1000
 
     rebuilt = svc.reads.rebuild()
-    assert rebuilt == svc.log.recorder.max_notification_id()
+    assert rebuilt == svc.commands.recorder.max_notification_id()
     assert snapshot(svc) == before_rows
     assert answers(svc, summary.plan_id, summary.learning_week_ids) == before
 

@@ -12,6 +12,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from events import Action, CaseAudit
+from events.context import acting
 from qa_service.application import Actor
 from qa_service.service import build_service
 
@@ -20,20 +21,20 @@ AUDITOR = Actor("ann", "auditor")
 
 
 def new_plan(service):
-    plan_id = service.log.create_plan(
+    plan_id = service.commands.create_plan(
         MANAGER, title="Plan", source="Ofsted 2015", published_on=date(2016, 2, 1)
     )
-    service.log.add_lead(
+    service.commands.add_lead(
         MANAGER, plan_id, initials="PK", name="Paul King", job_title=None, effective_on=None
     )
-    service.log.add_recommendation(
+    service.commands.add_recommendation(
         MANAGER, plan_id, fields={"number": 1, "area": "A", "text": "Do it", "leads": ["PK"]}
     )
     return plan_id
 
 
 def test_what_is_saved_reads_back_the_same_from_a_new_process(service, settings):
-    audit_id = service.log.record_audit(
+    audit_id = service.commands.record_audit(
         AUDITOR,
         {
             "case_ref": "CS-1",
@@ -58,49 +59,42 @@ def test_what_is_saved_reads_back_the_same_from_a_new_process(service, settings)
 
 def test_an_audit_and_its_actions_are_saved_atomically(service):
     """If any aggregate in a save conflicts, none of them is written."""
-    log = service.log
-    taken = Action.raise_action(
-        id=uuid4(),
-        origin="audit",
-        audit_id=uuid4(),
-        description="x",
-        owners=["a"],
-        due_on=date(2019, 2, 1),
-        effective_on=date(2019, 1, 1),
-        actor="a",
-        actor_role="auditor",
-        today=date(2026, 1, 1),
-    )
-    log.save(taken)
-    before = log.recorder.max_notification_id()
-    audit = CaseAudit(
-        id=uuid4(),
-        case_ref="CS-2",
-        service_area="early_help",
-        audit_type="core",
-        theme=None,
-        learning_week_id=None,
-        audited_on=date(2019, 1, 1),
-        judgements={},
-        overall_grade="inadequate",
-        strengths=[],
-        improvements=[],
-        action_ids=[taken.id],
-        actor="a",
-        actor_role="auditor",
-    )
-    clash = Action.raise_action(
-        id=taken.id,
-        origin="audit",
-        audit_id=audit.id,
-        description="y",
-        owners=["a"],
-        due_on=date(2019, 2, 1),
-        effective_on=date(2019, 1, 1),
-        actor="a",
-        actor_role="auditor",
-        today=date(2026, 1, 1),
-    )
+    log = service.commands
+    with acting("a", "auditor", date(2026, 1, 1)):
+        taken = Action.raise_action(
+            id=uuid4(),
+            origin="audit",
+            audit_id=uuid4(),
+            description="x",
+            owners=["a"],
+            due_on=date(2019, 2, 1),
+            effective_on=date(2019, 1, 1),
+        )
+        log.save(taken)
+        before = log.recorder.max_notification_id()
+        audit = CaseAudit(
+            id=uuid4(),
+            case_ref="CS-2",
+            service_area="early_help",
+            audit_type="core",
+            theme=None,
+            learning_week_id=None,
+            audited_on=date(2019, 1, 1),
+            judgements={},
+            overall_grade="inadequate",
+            strengths=[],
+            improvements=[],
+            action_ids=[taken.id],
+        )
+        clash = Action.raise_action(
+            id=taken.id,
+            origin="audit",
+            audit_id=audit.id,
+            description="y",
+            owners=["a"],
+            due_on=date(2019, 2, 1),
+            effective_on=date(2019, 1, 1),
+        )
     with pytest.raises(IntegrityError):
         log.save(audit, clash)
     assert log.recorder.max_notification_id() == before
@@ -110,7 +104,7 @@ def test_an_audit_and_its_actions_are_saved_atomically(service):
 
 def test_concurrent_writers_all_land_and_none_overwrites_another(service):
     plan_id = new_plan(service)
-    action_ids = service.log.add_recommendation(
+    action_ids = service.commands.add_recommendation(
         MANAGER,
         plan_id,
         fields={"number": 2, "area": "A", "text": "Two", "leads": ["PK"]},
@@ -118,7 +112,7 @@ def test_concurrent_writers_all_land_and_none_overwrites_another(service):
     )
 
     def reschedule(i: int) -> None:
-        service.log.reschedule_action(
+        service.commands.reschedule_action(
             MANAGER,
             action_ids[i % 4],
             due_on=date(2017, 1, 1 + i),
@@ -136,7 +130,7 @@ def _worker(settings, week_id, n):  # runs in another process, as a server worke
     svc = build_service(replace(settings, create_tables=False))
     try:
         for i in range(n):
-            svc.log.record_feedback(
+            svc.commands.record_feedback(
                 AUDITOR,
                 week_id,
                 respondent="parent",
@@ -150,7 +144,7 @@ def _worker(settings, week_id, n):  # runs in another process, as a server worke
 
 
 def test_several_processes_write_to_the_same_record_and_every_write_lands(service, settings):
-    week_id = service.log.open_learning_week(
+    week_id = service.commands.open_learning_week(
         MANAGER, title="Dec 2018", starts_on=date(2018, 12, 3), ends_on=date(2018, 12, 7)
     )
     ctx = multiprocessing.get_context("spawn")

@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from qa_service.application import Actor, NotFound
+from qa_service.application import Actor
+from qa_service.errors import NotFound
 from qa_service.plan_document import bundled_2016_plan
+from qa_service.plan_import import import_plan
 from qa_service.service import build_service
 
 LONDON = ZoneInfo("Europe/London")
@@ -43,8 +45,8 @@ def t(y: int, m: int, d: int, hour: int = 12) -> datetime:
 def history(settings):
     clock = Clock()
     svc = build_service(settings, clock=clock)
-    log = svc.log
-    plan_id = log.import_plan(MANAGER, bundled_2016_plan())
+    log = svc.commands
+    plan_id = import_plan(log, MANAGER, bundled_2016_plan())
     rec1 = svc.queries.plan(plan_id, as_of=date(2016, 2, 1))["recommendations"][0]
     a1, a2, a3 = (a["id"] for a in rec1["actions"][:3])
 

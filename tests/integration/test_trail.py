@@ -17,7 +17,7 @@ MANAGER = Actor("mo", "manager")
 @pytest.fixture
 def logged(service):
     """Ten events: a plan, three leads, a recommendation with two actions, status changes."""
-    log = service.log
+    log = service.commands
     plan_id = log.create_plan(MANAGER, title="Plan", source="Ofsted", published_on=date(2016, 2, 1))
     for initials in ("PK", "SK", "JS"):
         log.add_lead(MANAGER, plan_id, initials=initials, name=initials, job_title=None,
@@ -36,7 +36,7 @@ def table(service) -> tuple[str, str]:
     """The events table and its position column, as a DBA would address them."""
     if service.settings.is_sqlite:
         return "stored_events", "rowid"
-    name = service.log.recorder.events_table_name
+    name = service.commands.recorder.events_table_name
     return f'"{service.settings.schema}".{name}', "notification_id"
 
 
@@ -72,7 +72,7 @@ def test_the_database_refuses_to_change_or_remove_events(logged):
 def test_verification_answers_ok_with_the_count_and_head_hash(logged):
     verdict = logged.queries.verify()
     assert verdict["count"] == 10
-    assert verdict["head_position"] == logged.log.recorder.max_notification_id()
+    assert verdict["head_position"] == logged.commands.recorder.max_notification_id()
     assert len(verdict["head_hash"]) == 64
     trail = logged.queries.trail(page_size=100)["items"]
     assert trail[-1]["hash"] == verdict["head_hash"]

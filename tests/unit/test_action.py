@@ -1,22 +1,26 @@
-"""Unit tests of the Action aggregate: raising, lifecycle, reschedule, reassign, overdue."""
+"""Unit tests of the Action aggregate: raising, lifecycle, reschedule, reassign.
+
+Whether an action is overdue is a rule of the read model: tests/unit/test_projections.py."""
 
 from __future__ import annotations
 
-from datetime import date
+from contextvars import Context
+from datetime import UTC, date, datetime
 from itertools import product
 from uuid import uuid4
 
 import pytest
 from eventsourcing.application import Application
+from eventsourcing.persistence import StoredEvent
 
 from events.action import Action
+from events.context import NoOneActing
 from events.rules import ACTION_STATUSES, TRANSITIONS, InvalidInput, Refused
-from qa_service.application import DateAsISO
+from qa_service.transcodings import DateAsISO
+from tests.unit.people import TODAY, as_auditor
 
-TODAY = date(2026, 11, 23)
 RAISED = date(2026, 10, 1)
 DUE = date(2026, 12, 31)
-WHO = {"actor": "mgr-1", "actor_role": "manager"}
 
 
 class App(Application):
@@ -41,8 +45,6 @@ def raise_action(**over):
         owners=["PK"],
         due_on=DUE,
         effective_on=RAISED,
-        today=TODAY,
-        **WHO,
     )
     kw.update(over)
     return Action.raise_action(**kw)
@@ -55,7 +57,7 @@ def fresh(**over):
 
 
 def change(action, status, on=date(2026, 11, 1), reason="because", **over):
-    kw = dict(status=status, effective_on=on, reason=reason, today=TODAY, **WHO)
+    kw = dict(status=status, effective_on=on, reason=reason)
     action.change_status(**(kw | over))
 
 
@@ -220,25 +222,23 @@ def test_status_change_effective_on_is_not_future_nor_before_the_last_change():
 
 def test_reschedule_records_new_and_previous_due_dates():
     action = fresh()
-    action.reschedule(
-        due_on=date(2027, 3, 1), effective_on=RAISED, reason=" slipped ", today=TODAY, **WHO
-    )
+    action.reschedule(due_on=date(2027, 3, 1), effective_on=RAISED, reason=" slipped ")
     assert action.due_on == date(2027, 3, 1)
     [ev] = action.collect_events()
     assert type(ev).__name__ == "Rescheduled"
     assert (ev.due_on, ev.previous_due_on, ev.reason) == (date(2027, 3, 1), DUE, "slipped")
     assert (ev.effective_on, ev.actor, ev.actor_role) == (RAISED, "mgr-1", "manager")
-    action.reschedule(due_on=None, effective_on=TODAY, reason="tbc", today=TODAY, **WHO)
+    action.reschedule(due_on=None, effective_on=TODAY, reason="tbc")
     assert action.due_on is None
 
 
 def resched(action, **over):
-    kw = dict(due_on=date(2027, 1, 31), effective_on=TODAY, reason="r", today=TODAY, **WHO)
+    kw = dict(due_on=date(2027, 1, 31), effective_on=TODAY, reason="r")
     action.reschedule(**(kw | over))
 
 
 def reassign(action, **over):
-    kw = dict(owners=["JB", "PK"], effective_on=TODAY, reason="r", today=TODAY, **WHO)
+    kw = dict(owners=["JB", "PK"], effective_on=TODAY, reason="r")
     action.reassign(**(kw | over))
 
 
@@ -297,32 +297,6 @@ def test_reschedule_and_reassign_refuse_changes_that_change_nothing(command, mad
     assert message in str(refused(action, Refused, command, action, **over))
 
 
-@pytest.mark.parametrize(
-    "status, due_on, on, overdue",
-    [
-        ("not_started", DUE, date(2027, 1, 1), True),
-        ("in_progress", DUE, date(2027, 1, 1), True),
-        ("in_progress", DUE, DUE, False),  # due today is not yet overdue
-        ("not_started", DUE, date(2026, 12, 1), False),
-        ("completed", DUE, date(2027, 1, 1), False),
-        ("cancelled", DUE, date(2027, 1, 1), False),
-        ("not_started", None, date(2099, 1, 1), False),  # to be confirmed: never overdue
-    ],
-)
-def test_is_overdue(status, due_on, on, overdue):
-    action = fresh(due_on=due_on)
-    if status != "not_started":
-        change(action, status)
-    assert action.is_overdue(on) is overdue
-
-
-def test_an_action_completed_late_was_overdue_before_it_was_completed():
-    action = fresh(due_on=date(2026, 10, 15))
-    change(action, "completed", on=date(2026, 11, 20))
-    assert action.is_overdue(date(2026, 11, 1)) is True
-    assert action.is_overdue(date(2026, 11, 21)) is False
-
-
 def test_replay_rebuilds_the_same_state():
     action = raise_action(owners=["PK", "JB"])
     change(action, "in_progress", on=date(2026, 10, 5))
@@ -335,3 +309,39 @@ def test_replay_rebuilds_the_same_state():
     assert vars(again) == vars(action)
     assert again.due_on == date(2027, 2, 1) and again.owners == ["JB"]
     assert (again.status, again.status_since) == ("in_progress", date(2026, 11, 21))
+
+
+def test_each_event_records_who_was_acting_when_it_was_recorded():
+    action = fresh()
+    with as_auditor():
+        change(action, "in_progress")
+    [ev] = action.collect_events()
+    assert (ev.actor, ev.actor_role) == ("aud-1", "auditor")
+    assert action.raised_by == "mgr-1"
+
+
+def test_with_no_one_acting_a_command_fails_and_records_nothing():
+    action = fresh()
+    with pytest.raises(NoOneActing):
+        Context().run(change, action, "in_progress")  # a context where no one acts
+    assert (action.collect_events(), action.status) == ([], "not_started")
+
+
+def test_an_event_stored_with_its_actor_as_a_field_replays_the_same_outside_any_context():
+    """Stored events hold ``actor`` and ``actor_role`` in their state, written when they
+    were fields of each event method: they decode as they always did."""
+    app, action_id = App(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}), uuid4()
+    state = {
+        "timestamp": datetime(2026, 10, 1, 9, tzinfo=UTC),
+        "originator_topic": "events.action:Action",
+        "origin": "audit", "plan_id": None, "recommendation": None, "audit_id": uuid4(),
+        "case_ref": "CR-1", "description": "Visit", "owners": ["SW1"], "due_on": DUE,
+        "effective_on": RAISED, "actor": "aud-9", "actor_role": "auditor",
+    }  # fmt: skip
+    topic = "events.action:Action.Raised"
+    encoded = app.mapper.transcoder.encode(state)
+    app.recorder.insert_events([StoredEvent(action_id, 1, topic, encoded)])
+    action = Context().run(app.repository.get, action_id)
+    [event] = Context().run(lambda: list(app.events.get(action_id)))
+    assert (event.actor, event.actor_role) == ("aud-9", "auditor")
+    assert (action.raised_by, action.raised_on, action.due_on) == ("aud-9", RAISED, DUE)

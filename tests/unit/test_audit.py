@@ -10,12 +10,10 @@ from eventsourcing.application import Application
 
 from events.audit import record_audit
 from events.rules import AUDIT_TYPES, GRADES, SERVICE_AREAS, InvalidInput, Refused
-from qa_service.application import DateAsISO
+from qa_service.transcodings import DateAsISO
+from tests.unit.people import TODAY, as_auditor
 
-TODAY = date(2026, 11, 23)
 AUDITED = date(2026, 11, 20)
-AUDITOR = {"actor": "aud-1", "actor_role": "auditor"}
-MANAGER = {"actor": "mgr-1", "actor_role": "manager"}
 DUE = date(2026, 12, 20)
 REQUIRED = ("case_ref", "service_area", "audit_type", "overall_grade")
 NAMES = ("Jane Smith", "JaneSmith", "Smith, J.", "J. Smith 2", "C1", "")
@@ -55,8 +53,10 @@ def spec(**over):
 
 
 def record(actions=(), **over):
-    kw = dict(fields=fields(**over), actions=list(actions), new_id=uuid4, today=TODAY, **AUDITOR)
-    return record_audit(id=uuid4(), **kw)
+    """Recorded by aud-1, an auditor; other commands here run as mgr-1, a manager, except
+    corrections (the auditor's)."""
+    with as_auditor():
+        return record_audit(id=uuid4(), fields=fields(**over), actions=list(actions), new_id=uuid4)
 
 
 def audit_of(actions=(), **over):
@@ -66,7 +66,8 @@ def audit_of(actions=(), **over):
 
 
 def state(audit):
-    return {k: v for k, v in vars(audit).items() if not k.startswith("_")} | {"grade": audit.grade}
+    fields = {k: v for k, v in vars(audit).items() if not k.startswith("_")}
+    return fields | {"grade": audit.grade, "auditor": audit.auditor}
 
 
 def refused(aggregate, exc, call, **kw):
@@ -79,19 +80,20 @@ def refused(aggregate, exc, call, **kw):
 
 def moderate(audit, **over):
     kw = dict(grade="good", rationale="Agreed", effective_on=TODAY, actions=[], new_id=uuid4)
-    return audit.moderate(today=TODAY, **MANAGER, **(kw | over))
+    return audit.moderate(**(kw | over))
 
 
 def correct(audit, changes, reason="typo", **over):
-    audit.correct(changes=changes, reason=reason, today=TODAY, **AUDITOR, **over)
+    with as_auditor():
+        audit.correct(changes=changes, reason=reason, **over)
 
 
 def test_record_keeps_every_field_and_records_one_event():
     audit, actions = record()
     assert actions == []
     assert state(audit) == {
-        **fields(), "grade": "good", "auditor": "aud-1", "action_ids": [], "moderation": None,
-        "withdrawn": None, "corrections": 0,
+        **fields(), "grade": "good", "auditor": "aud-1", "created_by": "aud-1", "action_ids": [],
+        "moderation": None, "withdrawn": None, "corrections": 0,
     }  # fmt: skip
     [ev] = audit.collect_events()
     assert (type(ev).__name__, ev.actor, ev.actor_role) == ("Recorded", "aud-1", "auditor")
@@ -280,8 +282,8 @@ def test_correction_to_a_learning_week_audit_needs_its_week():
 
 
 def withdraw(audit, **over):
-    kw = dict(reason="Duplicate record", effective_on=TODAY, today=TODAY)
-    audit.withdraw(**MANAGER, **(kw | over))
+    kw = dict(reason="Duplicate record", effective_on=TODAY)
+    audit.withdraw(**(kw | over))
 
 
 def test_withdrawal_records_reason_and_date():
@@ -314,7 +316,7 @@ def test_withdrawal_cannot_take_effect_before_the_audit():
         lambda a: moderate(a),
         lambda a: correct(a, {"case_ref": "CS-1"}),
         lambda a: withdraw(a),
-        lambda a: a.attach_action(action_id=uuid4(), **MANAGER),
+        lambda a: a.attach_action(action_id=uuid4()),
     ],
     ids=["moderate", "correct", "withdraw", "attach_action"],
 )
@@ -327,7 +329,7 @@ def test_a_withdrawn_audit_refuses_every_change(command):
 
 def test_attach_action_records_the_action():
     audit, action_id = audit_of(), uuid4()
-    audit.attach_action(action_id=action_id, **MANAGER)
+    audit.attach_action(action_id=action_id)
     assert audit.action_ids == [action_id]
     [ev] = audit.collect_events()
     assert (type(ev).__name__, ev.action_id) == ("ActionAttached", action_id)
@@ -338,7 +340,7 @@ def test_replay_rebuilds_the_same_state():
     audit, actions = record([spec()], overall_grade="inadequate")
     moderate(audit, grade="requires_improvement", effective_on=date(2026, 11, 21))
     correct(audit, {"audited_on": date(2026, 11, 19), "judgements": {"visits": "good"}})
-    audit.attach_action(action_id=uuid4(), **MANAGER)
+    audit.attach_action(action_id=uuid4())
     withdraw(audit)
     again = replay(audit, *actions)
     assert again.version == audit.version == 5

@@ -10,13 +10,11 @@ from eventsourcing.application import Application
 
 from events.learning_week import LearningWeek
 from events.rules import FINDING_KINDS, RESPONDENTS, InvalidInput, Refused
-from qa_service.application import DateAsISO
+from qa_service.transcodings import DateAsISO
+from tests.unit.people import TODAY, as_auditor
 
-TODAY = date(2026, 11, 23)
 STARTS = date(2026, 11, 16)
 ENDS = date(2026, 11, 20)
-WHO = {"actor": "mgr-1", "actor_role": "manager"}
-AUDITOR = {"actor": "aud-1", "actor_role": "auditor"}
 
 
 class App(Application):
@@ -32,9 +30,9 @@ def replay(aggregate):
 
 
 def open_week(**over):
-    kw = dict(id=uuid4(), title=" Autumn L&L week ", starts_on=STARTS, ends_on=ENDS, today=TODAY)
+    kw = dict(id=uuid4(), title=" Autumn L&L week ", starts_on=STARTS, ends_on=ENDS)
     kw.update(over)
-    return LearningWeek.open(**kw, **WHO)
+    return LearningWeek.open(**kw)
 
 
 def week():
@@ -50,10 +48,10 @@ def feedback(w, **over):
         knew_why_involved=True,
         comment=None,
         effective_on=date(2026, 11, 17),
-        today=TODAY,
     )
     kw.update(over)
-    w.record_feedback(**kw, **AUDITOR)
+    with as_auditor():
+        w.record_feedback(**kw)
 
 
 def finding(w, **over):
@@ -62,22 +60,23 @@ def finding(w, **over):
         theme="Voice of the child",
         text="Children's views are recorded",
         effective_on=ENDS,
-        today=TODAY,
     )
     kw.update(over)
-    w.record_finding(**kw, **AUDITOR)
+    with as_auditor():
+        w.record_finding(**kw)
 
 
 def close(w, **over):
-    kw = dict(effective_on=date(2026, 11, 21), today=TODAY)
+    kw = dict(effective_on=date(2026, 11, 21))
     kw.update(over)
-    w.close(**kw, **WHO)
+    w.close(**kw)
 
 
 def add_audit(w, **over):
     kw = dict(audit_id=uuid4(), audited_on=date(2026, 11, 17))
     kw.update(over)
-    w.add_audit(**kw, **AUDITOR)
+    with as_auditor():
+        w.add_audit(**kw)
 
 
 def refused(aggregate, exc, call, *args, **kw):

@@ -17,6 +17,7 @@ from sqlalchemy.pool import StaticPool
 
 from events import Action, ImprovementPlan, LearningWeek, record_audit
 from events.clock import QAAggregate, recording_clock
+from events.context import acting
 from events.rules import GRADES
 from projections import actions, audits, learning_weeks, plans, temporal
 from projections.base import Runner
@@ -28,7 +29,7 @@ PLAN = uuid4()
 NONE = "comment job_title impact_data commentary further_actions"
 EMPTY = "actions linked_plans partners expected_outcomes measures_of_success"
 DEFAULTS = {**dict.fromkeys(NONE.split()), **dict.fromkeys(EMPTY.split(), ())}
-DEFAULTS |= {"actor": "m", "actor_role": "manager", "reason": "because", "rationale": "seen"}
+DEFAULTS |= {"reason": "because", "rationale": "seen"}
 AUDIT = dict(case_ref="CR-101", service_area="assessment", audit_type="core", theme=None)
 AUDIT |= dict(judgements={"voice_of_child": "good"}, overall_grade="good", strengths=["Clear plan"])
 
@@ -57,14 +58,14 @@ def _aggregates(value):
 
 class Log(list):
     """Events in the order commands recorded them (the store's positions 1, 2, ...).
-    ``log(when, command, **kw)`` runs a command under the recording clock at ``when``;
-    ``today`` and ``effective_on`` default to that day, other arguments to DEFAULTS."""
+    ``log(when, command, **kw)`` runs a command as "m", a manager, under the recording
+    clock at ``when``; today and ``effective_on`` are that day, other arguments DEFAULTS."""
 
     def __call__(self, when, command, **kw):
-        given = {"today": when.date(), "effective_on": when.date(), "id": uuid4(), "new_id": uuid4}
+        given = {"effective_on": when.date(), "id": uuid4(), "new_id": uuid4}
         params = inspect.signature(command).parameters
         kw = {k: v for k, v in (DEFAULTS | given).items() if k in params} | kw
-        with recording_clock(lambda: when):
+        with recording_clock(lambda: when), acting("m", "manager", when.date()):
             result = command(**kw)
         for aggregate in _aggregates(getattr(command, "__self__", None)) + _aggregates(result):
             self.extend(aggregate.collect_events())
@@ -225,6 +226,26 @@ def test_overdue_is_derived_for_the_as_of_date():
         items, total = query(engine, actions.actions_where, day(4, 5), NOW, overdue=flag)
         assert ([a["id"] for a in items], total) == (ids, 1)
     assert query(engine, actions.actions_where, day(4, 10), NOW, overdue=True) == ([], 0)
+
+
+def test_overdue_follows_the_status_and_the_due_date_in_effect_on_the_as_of_date():
+    """In progress past its due date is overdue, cancelled is not, a new due date counts
+    from the day it took effect, and an action due "to be confirmed" never is."""
+    log = Log()
+    working, dropped, moved = (plan_action(log, at(2, 1)) for _ in range(3))  # due 31 March
+    undated = plan_action(log, at(2, 1), due_on=None)
+    log(at(2, 10), working.change_status, status="in_progress")
+    log(at(4, 2), dropped.change_status, status="cancelled")
+    log(at(4, 5), moved.reschedule, due_on=day(4, 30))
+    engine = project(log, actions.ActionsProjection(LONDON))
+
+    def overdue(action, *days):
+        return [asof(engine, actions.get_action, action.id, d)["overdue"] for d in days]
+
+    assert overdue(working, day(3, 31), day(4, 1), day(12, 31)) == [False, True, True]
+    assert overdue(dropped, day(4, 1), day(4, 2), day(12, 31)) == [True, False, False]
+    assert overdue(moved, day(4, 4), day(4, 5), day(4, 30), day(5, 1)) == [True, False, False, True]
+    assert overdue(undated, day(4, 1), day(12, 31)) == [False, False]
 
 
 @pytest.fixture
@@ -391,6 +412,29 @@ def test_plan_tree_as_of_a_date_and_as_known_at_a_time():
     assert t["recommendations"][1]["actions"] == []
     assert t["counts"] == {"actions": 1, "completed": 0, "overdue": 1}
     assert (t["title"], t["published_on"], t["version"]) == ("Plan 2016", day(1, 10), 10)
+
+
+def test_the_latest_review_is_the_latest_quarters_and_a_replacement_takes_its_place():
+    log = Log()
+    plan = log(at(1, 10), ImprovementPlan.create, id=PLAN, title="Plan 2016", source="Ofsted",
+               published_on=day(1, 10))  # fmt: skip
+    log(at(1, 10), plan.add_lead, initials="PK", name="Pat K", effective_on=None)
+    rec = dict(area="MASH", text="Improve the front door", leads=["PK"])
+    log(at(1, 10), plan.add_recommendation, number=1, effective_on=None, **rec)
+    review = dict(recommendation=1, impact="amber", reason=None)
+    log(at(7, 5), plan.record_review, quarter="2016-Q3", progress="red", **review)
+    log(at(7, 6), plan.record_review, quarter="2016-Q2", progress="green", **review)
+    replaced = review | {"reason": "figures revised"}
+    log(at(7, 8), plan.record_review, quarter="2016-Q3", progress="amber", **replaced)
+    engine = project(log, actions.ActionsProjection(LONDON), plans.PlansProjection(LONDON))
+
+    def latest(as_of):
+        r = asof(engine, plans.plan_tree, PLAN, as_of)["recommendations"][0]["latest_review"]
+        return r and (r["quarter"], r["progress"])
+
+    assert latest(day(7, 4)) is None
+    assert latest(day(7, 6)) == ("2016-Q3", "red")  # Q2, reviewed later, is the older quarter
+    assert latest(day(7, 8)) == ("2016-Q3", "amber")
 
 
 # Learning weeks.
