@@ -7,7 +7,16 @@ from uuid import UUID
 from flask import url_for
 from flask.views import MethodView
 
-from qa_service.api.http import Blueprint, actor, answer, commands, expected_version, queries, roles
+from qa_service.api.http import (
+    Blueprint,
+    actor,
+    answer,
+    commands,
+    expected_version,
+    queries,
+    roles,
+    versioned,
+)
 from qa_service.schemas.actions import (
     ActionIn,
     ActionOut,
@@ -25,11 +34,6 @@ blp = Blueprint(
 )
 
 
-def _answer(action_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    location = url_for("actions.Action", action_id=action_id) if status == 201 else None
-    return answer(queries().action, action_id, status, location)
-
-
 @blp.route("")
 class Actions(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
@@ -44,7 +48,10 @@ class Actions(MethodView):
     @blp.response(201, ActionOut)
     def post(self, body):  # type: ignore[no-untyped-def]
         """Raise an action on a plan recommendation (manager) or a case audit"""
-        return _answer(commands().raise_action(actor(), body), 201)
+        action_id = commands().raise_action(actor(), body)
+        return answer(
+            queries().action, action_id, location=url_for("actions.Action", action_id=action_id)
+        )
 
 
 @blp.route("/<uuid:action_id>")
@@ -54,8 +61,7 @@ class Action(MethodView):
     @blp.response(200, ActionOut)
     def get(self, args, action_id: UUID):  # type: ignore[no-untyped-def]
         """One action as of a date: status, owners, due date, overdue"""
-        view = queries().action(action_id, **args)
-        return view, 200, {"ETag": f'"{view["version"]}"'}
+        return versioned(queries().action(action_id, **args))
 
 
 @blp.route("/<uuid:action_id>/status")
@@ -68,7 +74,7 @@ class Status(MethodView):
         commands().change_action_status(
             actor(), action_id, expected_version=expected_version(), **body
         )
-        return _answer(action_id)
+        return answer(queries().action, action_id)
 
 
 @blp.route("/<uuid:action_id>/reschedule")
@@ -81,7 +87,7 @@ class Reschedule(MethodView):
         commands().reschedule_action(
             actor(), action_id, expected_version=expected_version(), **body
         )
-        return _answer(action_id)
+        return answer(queries().action, action_id)
 
 
 @blp.route("/<uuid:action_id>/owners")
@@ -92,7 +98,7 @@ class Owners(MethodView):
     def post(self, body, action_id: UUID):  # type: ignore[no-untyped-def]
         """Give the action new owners, with a reason"""
         commands().reassign_action(actor(), action_id, expected_version=expected_version(), **body)
-        return _answer(action_id)
+        return answer(queries().action, action_id)
 
 
 @blp.route("/<uuid:action_id>/history")

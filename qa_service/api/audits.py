@@ -7,7 +7,16 @@ from uuid import UUID
 from flask import url_for
 from flask.views import MethodView
 
-from qa_service.api.http import Blueprint, actor, answer, commands, expected_version, queries, roles
+from qa_service.api.http import (
+    Blueprint,
+    actor,
+    answer,
+    commands,
+    expected_version,
+    queries,
+    roles,
+    versioned,
+)
 from qa_service.schemas.audits import (
     AuditIn,
     AuditOut,
@@ -21,11 +30,6 @@ from qa_service.schemas.common import AsOfArgs
 from qa_service.schemas.trail import HistoryArgs, HistoryOut
 
 blp = Blueprint("audits", __name__, url_prefix="/api/audits", description="Case file audits")
-
-
-def _answer(audit_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    location = url_for("audits.Audit", audit_id=audit_id) if status == 201 else None
-    return answer(queries().audit, audit_id, status, location)
 
 
 @blp.route("")
@@ -44,7 +48,9 @@ class Audits(MethodView):
         """Record a case audit, with its remedial actions"""
         actions = body.pop("actions")
         audit_id = commands().record_audit(actor(), body, actions)
-        return _answer(audit_id, 201)
+        return answer(
+            queries().audit, audit_id, location=url_for("audits.Audit", audit_id=audit_id)
+        )
 
 
 @blp.route("/<uuid:audit_id>")
@@ -54,8 +60,7 @@ class Audit(MethodView):
     @blp.response(200, AuditOut)
     def get(self, args, audit_id: UUID):  # type: ignore[no-untyped-def]
         """One audit as of a date: its fields, grades, moderation and actions"""
-        view = queries().audit(audit_id, **args)
-        return view, 200, {"ETag": f'"{view["version"]}"'}
+        return versioned(queries().audit(audit_id, **args))
 
 
 @blp.route("/<uuid:audit_id>/moderation")
@@ -66,7 +71,7 @@ class Moderation(MethodView):
     def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
         """Moderate: confirm or change the grade, with a rationale"""
         commands().moderate_audit(actor(), audit_id, expected_version=expected_version(), **body)
-        return _answer(audit_id)
+        return answer(queries().audit, audit_id)
 
 
 @blp.route("/<uuid:audit_id>/corrections")
@@ -77,7 +82,7 @@ class Corrections(MethodView):
     def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
         """Correct named fields, with a reason (the original stays in the history)"""
         commands().correct_audit(actor(), audit_id, expected_version=expected_version(), **body)
-        return _answer(audit_id)
+        return answer(queries().audit, audit_id)
 
 
 @blp.route("/<uuid:audit_id>/withdrawal")
@@ -88,7 +93,7 @@ class Withdrawal(MethodView):
     def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
         """Withdraw the audit, with a reason"""
         commands().withdraw_audit(actor(), audit_id, expected_version=expected_version(), **body)
-        return _answer(audit_id)
+        return answer(queries().audit, audit_id)
 
 
 @blp.route("/<uuid:audit_id>/history")

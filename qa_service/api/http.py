@@ -83,14 +83,12 @@ def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 def answer(
-    read: Callable[[Any], dict[str, Any]],
-    entity_id: Any,
-    status: int = 200,
-    location: str | None = None,
+    read: Callable[[Any], dict[str, Any]], entity_id: Any, *, location: str | None = None
 ) -> Any:
     """A write's response: the record as now saved, read back from its read model, with
-    its version as ETag. The write stands even if that read model has stopped (or has
-    not caught up): then 202, saying so, so that nobody sends it again."""
+    its version as ETag (201 with its ``location`` when the write created it). The write
+    stands even if that read model has stopped (or has not caught up): then 202, saying
+    so, so that nobody sends it again."""
     try:
         view = read(entity_id)
     except (ReadModelStopped, NotFound) as problem:
@@ -104,10 +102,15 @@ def answer(
         if location:
             response.headers["Location"] = location
         return response
-    headers = {"ETag": f'"{view["version"]}"'}
+    status, headers = versioned(view)[1:]
     if location:
-        headers["Location"] = location
+        status, headers["Location"] = 201, location
     return view, status, headers
+
+
+def versioned(view: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """A read's answer, with the record's version as ETag (for If-Match)."""
+    return view, 200, {"ETag": f'"{view["version"]}"'}
 
 
 def _article(word: str) -> str:

@@ -7,7 +7,16 @@ from uuid import UUID
 from flask import url_for
 from flask.views import MethodView
 
-from qa_service.api.http import Blueprint, actor, answer, commands, expected_version, queries, roles
+from qa_service.api.http import (
+    Blueprint,
+    actor,
+    answer,
+    commands,
+    expected_version,
+    queries,
+    roles,
+    versioned,
+)
 from qa_service.schemas.common import AsOfArgs, ListArgs
 from qa_service.schemas.learning_weeks import (
     ClosureIn,
@@ -26,11 +35,6 @@ blp = Blueprint(
 )
 
 
-def _answer(week_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    location = url_for("learning_weeks.LearningWeek", week_id=week_id) if status == 201 else None
-    return answer(queries().learning_week, week_id, status, location)
-
-
 @blp.route("")
 class LearningWeeks(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
@@ -46,7 +50,12 @@ class LearningWeeks(MethodView):
     @blp.response(201, LearningWeekOut)
     def post(self, body):  # type: ignore[no-untyped-def]
         """Open a learning week"""
-        return _answer(commands().open_learning_week(actor(), **body), 201)
+        week_id = commands().open_learning_week(actor(), **body)
+        return answer(
+            queries().learning_week,
+            week_id,
+            location=url_for("learning_weeks.LearningWeek", week_id=week_id),
+        )
 
 
 @blp.route("/<uuid:week_id>")
@@ -56,8 +65,7 @@ class LearningWeek(MethodView):
     @blp.response(200, LearningWeekOut)
     def get(self, args, week_id: UUID):  # type: ignore[no-untyped-def]
         """A learning week's summary as of a date, compared with the previous week"""
-        view = queries().learning_week(week_id, **args)
-        return view, 200, {"ETag": f'"{view["version"]}"'}
+        return versioned(queries().learning_week(week_id, **args))
 
 
 @blp.route("/<uuid:week_id>/feedback")
@@ -68,7 +76,7 @@ class Feedback(MethodView):
     def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
         """Record one family's feedback"""
         commands().record_feedback(actor(), week_id, expected_version=expected_version(), **body)
-        return _answer(week_id)
+        return answer(queries().learning_week, week_id)
 
 
 @blp.route("/<uuid:week_id>/findings")
@@ -79,7 +87,7 @@ class Findings(MethodView):
     def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
         """Record a finding: a strength or an area for improvement"""
         commands().record_finding(actor(), week_id, expected_version=expected_version(), **body)
-        return _answer(week_id)
+        return answer(queries().learning_week, week_id)
 
 
 @blp.route("/<uuid:week_id>/closure")
@@ -92,4 +100,4 @@ class Closure(MethodView):
         commands().close_learning_week(
             actor(), week_id, expected_version=expected_version(), **body
         )
-        return _answer(week_id)
+        return answer(queries().learning_week, week_id)

@@ -7,7 +7,16 @@ from uuid import UUID
 from flask import url_for
 from flask.views import MethodView
 
-from qa_service.api.http import Blueprint, actor, answer, commands, expected_version, queries, roles
+from qa_service.api.http import (
+    Blueprint,
+    actor,
+    answer,
+    commands,
+    expected_version,
+    queries,
+    roles,
+    versioned,
+)
 from qa_service.plan_import import import_plan
 from qa_service.schemas.common import AsOfArgs, ListArgs
 from qa_service.schemas.plans import (
@@ -22,11 +31,6 @@ from qa_service.schemas.plans import (
 from qa_service.schemas.trail import HistoryArgs, HistoryOut
 
 blp = Blueprint("plans", __name__, url_prefix="/api/plans", description="Improvement plans")
-
-
-def _answer(plan_id: UUID, status: int = 200):  # type: ignore[no-untyped-def]
-    location = url_for("plans.Plan", plan_id=plan_id) if status == 201 else None
-    return answer(queries().plan, plan_id, status, location)
 
 
 @blp.route("")
@@ -44,7 +48,8 @@ class Plans(MethodView):
     @blp.response(201, PlanOut)
     def post(self, body):  # type: ignore[no-untyped-def]
         """Create an improvement plan"""
-        return _answer(commands().create_plan(actor(), **body), 201)
+        plan_id = commands().create_plan(actor(), **body)
+        return answer(queries().plan, plan_id, location=url_for("plans.Plan", plan_id=plan_id))
 
 
 @blp.route("/import")
@@ -55,7 +60,8 @@ class Import(MethodView):
     def post(self, body):  # type: ignore[no-untyped-def]
         """Import a whole plan (leads, recommendations, actions) in one document, all or
         nothing; each error names its path, e.g. recommendations[3].actions[1].due_on"""
-        return _answer(import_plan(commands(), actor(), body), 201)
+        plan_id = import_plan(commands(), actor(), body)
+        return answer(queries().plan, plan_id, location=url_for("plans.Plan", plan_id=plan_id))
 
 
 @blp.route("/<uuid:plan_id>")
@@ -66,8 +72,7 @@ class Plan(MethodView):
     def get(self, args, plan_id: UUID):  # type: ignore[no-untyped-def]
         """The plan's status tree as of a date: recommendations, actions, owners, due dates,
         overdue flags and the latest RAG reviews"""
-        view = queries().plan(plan_id, **args)
-        return view, 200, {"ETag": f'"{view["version"]}"'}
+        return versioned(queries().plan(plan_id, **args))
 
 
 @blp.route("/<uuid:plan_id>/leads")
@@ -78,7 +83,7 @@ class Leads(MethodView):
     def post(self, body, plan_id: UUID):  # type: ignore[no-untyped-def]
         """Add a key lead"""
         commands().add_lead(actor(), plan_id, expected_version=expected_version(), **body)
-        return _answer(plan_id)
+        return answer(queries().plan, plan_id)
 
 
 @blp.route("/<uuid:plan_id>/recommendations")
@@ -98,7 +103,7 @@ class Recommendations(MethodView):
             effective_on=effective_on,
             expected_version=expected_version(),
         )
-        return _answer(plan_id)
+        return answer(queries().plan, plan_id)
 
 
 @blp.route("/<uuid:plan_id>/reviews")
@@ -109,7 +114,7 @@ class Reviews(MethodView):
     def post(self, body, plan_id: UUID):  # type: ignore[no-untyped-def]
         """Record a quarterly progress and impact RAG review of a recommendation"""
         commands().record_review(actor(), plan_id, fields=body, expected_version=expected_version())
-        return _answer(plan_id)
+        return answer(queries().plan, plan_id)
 
 
 @blp.route("/<uuid:plan_id>/history")
