@@ -69,7 +69,7 @@ class Action(QAAggregate):
         *,
         id: UUID,  # noqa: A002
         origin: str,
-        description: str,
+        description: str | None,
         owners: Sequence[str],
         due_on: date | None,
         effective_on: date,
@@ -101,6 +101,7 @@ class Action(QAAggregate):
         if origin == "audit":
             problems.check(audit_id is not None, "audit_id", "an audit action names its audit")
         problems.raise_if_any()
+        assert description is not None  # a blank or missing description was refused above
         return cls(
             id=id,
             origin=origin,
@@ -114,7 +115,18 @@ class Action(QAAggregate):
             effective_on=effective_on,
         )
 
-    @event("Raised")
+    class Raised(QAAggregate.Created):
+        origin: str
+        plan_id: UUID | None
+        recommendation: int | None
+        audit_id: UUID | None
+        case_ref: str | None
+        description: str
+        owners: list[str]
+        due_on: date | None
+        effective_on: date
+
+    @event(Raised)
     def __init__(
         self,
         id: UUID,  # noqa: A002
@@ -237,13 +249,24 @@ class Action(QAAggregate):
 
     # Events: they only change state, and run again on replay.
 
-    @event("StatusChanged")
+    class StatusChanged(QAAggregate.Event):
+        status: str
+        effective_on: date
+        reason: str | None
+
+    @event(StatusChanged)
     def _status_changed(self, status: str, effective_on: date, reason: str | None) -> None:
         self.status = status
         self.status_since = effective_on
         self.status_reason = reason
 
-    @event("Rescheduled")
+    class Rescheduled(QAAggregate.Event):
+        due_on: date | None
+        previous_due_on: date | None
+        effective_on: date
+        reason: str
+
+    @event(Rescheduled)
     def _rescheduled(
         self,
         due_on: date | None,
@@ -254,7 +277,13 @@ class Action(QAAggregate):
         self.due_on = due_on
         self.due_since = effective_on
 
-    @event("Reassigned")
+    class Reassigned(QAAggregate.Event):
+        owners: list[str]
+        previous_owners: list[str]
+        effective_on: date
+        reason: str
+
+    @event(Reassigned)
     def _reassigned(
         self,
         owners: list[str],

@@ -80,7 +80,7 @@ def check_audit_fields(problems: Problems, fields: Mapping[str, Any]) -> None:
         problems.text(fields["theme"], "theme", max_length=200)
 
 
-def check_theme(problems: Problems, audit_type: str, theme: str | None) -> None:
+def check_theme(problems: Problems, audit_type: str | None, theme: str | None) -> None:
     if audit_type == "thematic":
         problems.check(bool(theme), "theme", "a thematic audit names its theme")
 
@@ -88,7 +88,20 @@ def check_theme(problems: Problems, audit_type: str, theme: str | None) -> None:
 class CaseAudit(QAAggregate):
     """Never edited: corrections, moderations and withdrawals are new events."""
 
-    @event("Recorded")
+    class Recorded(QAAggregate.Created):
+        case_ref: str
+        service_area: str
+        audit_type: str
+        theme: str | None
+        learning_week_id: UUID | None
+        audited_on: date
+        judgements: dict[str, str]
+        overall_grade: str
+        strengths: list[str]
+        improvements: list[str]
+        action_ids: list[UUID]
+
+    @event(Recorded)
     def __init__(
         self,
         id: UUID,  # noqa: A002
@@ -231,7 +244,14 @@ class CaseAudit(QAAggregate):
         self._check_live()
         self._action_attached(action_id=action_id)
 
-    @event("Moderated")
+    class Moderated(QAAggregate.Event):
+        grade: str
+        previous_grade: str
+        rationale: str
+        effective_on: date
+        action_ids: list[UUID]
+
+    @event(Moderated)
     def _moderated(
         self,
         grade: str,
@@ -249,17 +269,29 @@ class CaseAudit(QAAggregate):
         }
         self.action_ids.extend(action_ids)
 
-    @event("Corrected")
+    class Corrected(QAAggregate.Event):
+        changes: dict[str, Any]
+        previous: dict[str, Any]
+        reason: str
+
+    @event(Corrected)
     def _corrected(self, changes: dict[str, Any], previous: dict[str, Any], reason: str) -> None:
         for name, value in changes.items():
             setattr(self, name, value)
         self.corrections += 1
 
-    @event("Withdrawn")
+    class Withdrawn(QAAggregate.Event):
+        reason: str
+        effective_on: date
+
+    @event(Withdrawn)
     def _withdrawn(self, reason: str, effective_on: date, actor: str = FROM_EVENT) -> None:
         self.withdrawn = {"reason": reason, "effective_on": effective_on, "by": actor}
 
-    @event("ActionAttached")
+    class ActionAttached(QAAggregate.Event):
+        action_id: UUID
+
+    @event(ActionAttached)
     def _action_attached(self, action_id: UUID) -> None:
         self.action_ids.append(action_id)
 

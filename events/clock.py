@@ -48,13 +48,16 @@ class QAAggregate(Aggregate):
     """The base of this domain's aggregates: their events take the recording clock and
     the acting user.
 
-    An event method that keeps who did it in the aggregate's state declares
-    ``actor: str = FROM_EVENT``: because the parameter has a default, the library keeps
-    the event's own ``actor`` field (set from the context, not by the caller) and passes
-    its value to the method, when the event is recorded and on replay alike. An
-    ``__init__`` cannot (the library would hand the default to the created event), so
-    who recorded an aggregate's first event is ``created_by``, as the library's
-    ``created_on`` is when.
+    Each aggregate declares its event classes and their fields just above the method that
+    ``@event(...)`` applies them (the library's explicit style, so that a type checker
+    knows the fields the projections read); the method's parameters are the class's
+    fields. No event class declares ``actor``: an event method that keeps who did it in
+    the aggregate's state declares ``actor: str = FROM_EVENT``, and because the parameter
+    has a default, the library keeps the event's own ``actor`` field (set from the
+    context, not by the caller) and passes its value to the method, when the event is
+    recorded and on replay alike. An ``__init__`` cannot (the library would hand the
+    default to the created event), so who recorded an aggregate's first event is
+    ``created_by``, as the library's ``created_on`` is when.
     """
 
     if TYPE_CHECKING:  # set by Created.apply; a class annotation would make a dataclass

@@ -43,7 +43,12 @@ class LearningWeek(QAAggregate):
             ends_on=ends_on,
         )
 
-    @event("Opened")
+    class Opened(QAAggregate.Created):
+        title: str
+        starts_on: date
+        ends_on: date
+
+    @event(Opened)
     def __init__(self, id: UUID, title: str, starts_on: date, ends_on: date) -> None:
         self.title = title
         self.starts_on = starts_on
@@ -133,11 +138,21 @@ class LearningWeek(QAAggregate):
         problems.raise_if_any()
         self._closed(effective_on=effective_on)
 
-    @event("AuditAdded")
+    class AuditAdded(QAAggregate.Event):
+        audit_id: UUID
+
+    @event(AuditAdded)
     def _audit_added(self, audit_id: UUID) -> None:
         self.audit_ids.append(audit_id)
 
-    @event("FeedbackRecorded")
+    class FeedbackRecorded(QAAggregate.Event):
+        respondent: str
+        satisfaction: int
+        knew_why_involved: bool
+        comment: str | None
+        effective_on: date
+
+    @event(FeedbackRecorded)
     def _feedback_recorded(
         self,
         respondent: str,
@@ -156,12 +171,21 @@ class LearningWeek(QAAggregate):
             }
         )
 
-    @event("FindingRecorded")
+    class FindingRecorded(QAAggregate.Event):
+        kind: str
+        theme: str
+        text: str
+        effective_on: date
+
+    @event(FindingRecorded)
     def _finding_recorded(self, kind: str, theme: str, text: str, effective_on: date) -> None:
         self.findings.append(
             {"kind": kind, "theme": theme, "text": text, "effective_on": effective_on}
         )
 
-    @event("Closed")
+    class Closed(QAAggregate.Event):
+        effective_on: date
+
+    @event(Closed)
     def _closed(self, effective_on: date) -> None:
         self.closed_on = effective_on

@@ -47,7 +47,12 @@ class ImprovementPlan(QAAggregate):
             published_on=published_on,
         )
 
-    @event("Created")
+    class Created(QAAggregate.Created):
+        title: str
+        source: str
+        published_on: date
+
+    @event(Created)
     def __init__(self, id: UUID, title: str, source: str, published_on: date) -> None:
         self.title = title
         self.source = source
@@ -174,9 +179,9 @@ class ImprovementPlan(QAAggregate):
         for i, spec in enumerate(actions):
             where = prefix.format(i=i)
             self.check_initials(problems, where + "owners", spec.get("owners") or [])
-            action = problems.collect(
-                where,
-                lambda spec=spec: Action.raise_action(
+
+            def raise_one(spec: Mapping[str, Any] = spec) -> Action:
+                return Action.raise_action(
                     id=new_id(),
                     origin="plan",
                     plan_id=self.id,
@@ -187,8 +192,9 @@ class ImprovementPlan(QAAggregate):
                     effective_on=self.effective_or_published(
                         spec.get("effective_on") or effective_on
                     ),
-                ),
-            )
+                )
+
+            action = problems.collect(where, raise_one)
             if action is not None:
                 raised.append(action)
         problems.raise_if_any()
@@ -267,7 +273,13 @@ class ImprovementPlan(QAAggregate):
 
     # Events.
 
-    @event("LeadAdded")
+    class LeadAdded(QAAggregate.Event):
+        initials: str
+        name: str
+        job_title: str | None
+        effective_on: date
+
+    @event(LeadAdded)
     def _lead_added(
         self,
         initials: str,
@@ -277,7 +289,18 @@ class ImprovementPlan(QAAggregate):
     ) -> None:
         self.leads[initials] = {"initials": initials, "name": name, "job_title": job_title}
 
-    @event("RecommendationAdded")
+    class RecommendationAdded(QAAggregate.Event):
+        number: int
+        area: str
+        text: str
+        leads: list[str]
+        linked_plans: list[str]
+        partners: list[str]
+        expected_outcomes: list[str]
+        measures_of_success: list[str]
+        effective_on: date
+
+    @event(RecommendationAdded)
     def _recommendation_added(
         self,
         number: int,
@@ -303,11 +326,26 @@ class ImprovementPlan(QAAggregate):
             "reviews": {},
         }
 
-    @event("ActionAttached")
+    class ActionAttached(QAAggregate.Event):
+        recommendation: int
+        action_id: UUID
+
+    @event(ActionAttached)
     def _action_attached(self, recommendation: int, action_id: UUID) -> None:
         self.recommendations[recommendation]["action_ids"].append(action_id)
 
-    @event("ReviewRecorded")
+    class ReviewRecorded(QAAggregate.Event):
+        recommendation: int
+        quarter: str
+        progress: str
+        impact: str
+        impact_data: str | None
+        commentary: str | None
+        further_actions: str | None
+        reason: str | None
+        effective_on: date
+
+    @event(ReviewRecorded)
     def _review_recorded(
         self,
         recommendation: int,

@@ -232,7 +232,9 @@ def _row(row: Any) -> dict[str, Any]:
     return out
 
 
-def get_action(conn: Connection, action_id: UUID, as_of: date, known_at_us: int) -> dict | None:
+def get_action(
+    conn: Connection, action_id: UUID, as_of: date, known_at_us: int
+) -> dict[str, Any] | None:
     row = conn.execute(
         select(*_columns(as_of, known_at_us)).where(
             action_versions.c.entity_id == action_id,

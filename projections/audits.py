@@ -84,7 +84,7 @@ def fold(facts: Sequence[Fact]) -> list[tuple[date, dict[str, Any]]]:
     recorded = next((f for f in by_position if f.kind == "Recorded"), None)
     if recorded is None:
         return []
-    base = {name: recorded.payload.get(name) for name in BASE_FIELDS}
+    base: dict[str, Any] = {name: recorded.payload.get(name) for name in BASE_FIELDS}
     corrections = 0
     for fact in by_position:
         if fact.kind == "Corrected":
@@ -186,7 +186,9 @@ class AuditsProjection(TimelineProjection):
 COLUMNS = [audit_versions.c.entity_id.label("id"), *(audit_versions.c[n] for n in STATE)]
 
 
-def get_audit(conn: Connection, audit_id: UUID, as_of: date, known_at_us: int) -> dict | None:
+def get_audit(
+    conn: Connection, audit_id: UUID, as_of: date, known_at_us: int
+) -> dict[str, Any] | None:
     row = conn.execute(
         select(*COLUMNS).where(
             audit_versions.c.entity_id == audit_id,

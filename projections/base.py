@@ -96,7 +96,14 @@ def describe(error: BaseException) -> str:
 class EventSource(Protocol):
     """What a projection reads: the application's notification log and its mapper."""
 
-    def select_notifications(self, start: int | None, limit: int, **kw: Any) -> Sequence[Any]: ...
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Any]: ...
 
     def max_notification_id(self) -> int | None: ...
 

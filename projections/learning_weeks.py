@@ -197,14 +197,14 @@ def week_summaries(
         ).all()
     )
     week_of = audit_versions.c.learning_week_id
-    audits = dict(
+    audits: dict[UUID, int] = dict(
         conn.execute(
             select(week_of, func.count())
             .where(week_of.in_(ids), *audit_filters(as_of, known_at_us))
             .group_by(week_of)
         ).all()
     )
-    feedback = dict(
+    feedback: dict[UUID, int] = dict(
         conn.execute(
             select(week_feedback.c.week_id, func.count())
             .where(week_feedback.c.week_id.in_(ids), *_as_known(week_feedback, as_of, known_at_us))

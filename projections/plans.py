@@ -235,7 +235,7 @@ def plan_summaries(
             .group_by(plan_changes.c.plan_id)
         ).all()
     )
-    recommendations = dict(
+    recommendations: dict[UUID, int] = dict(
         conn.execute(
             select(plan_recommendations.c.plan_id, func.count())
             .where(

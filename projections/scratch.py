@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlalchemy.types import Uuid
 
 from projections.base import EventSource, Projection, Runner
@@ -65,7 +66,7 @@ def scratch_engine(engine: Engine) -> Iterator[Engine]:
             scratch = create_engine(f"sqlite:///{Path(folder) / 'scratch.sqlite3'}")
 
             @event.listens_for(scratch, "connect")
-            def _throwaway(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            def _throwaway(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
                 # Nothing here needs to survive a crash: skip the journal and the syncs.
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA journal_mode=OFF")
@@ -183,13 +184,14 @@ def _compare(name: str, table: Table, live: Connection, rebuilt: Connection) -> 
     a, b = next(stored, None), next(fresh, None)
     try:
         while (a is not None or b is not None) and len(found) < MAX_DRIFT:
-            if b is None or (a is not None and a[0] < b[0]):
-                drifted(a[0], "its rows are in the read model but not in the events")  # type: ignore[index]
+            if a is not None and (b is None or a[0] < b[0]):
+                drifted(a[0], "its rows are in the read model but not in the events")
                 a = next(stored, None)
-            elif a is None or b[0] < a[0]:
+            elif b is not None and (a is None or b[0] < a[0]):
                 drifted(b[0], "its rows are in the events but missing from the read model")
                 b = next(fresh, None)
             else:
+                assert a is not None and b is not None  # the same entity on both sides
                 if a[1] != b[1]:
                     drifted(a[0], _difference(columns, a[1], b[1]))
                 a, b = next(stored, None), next(fresh, None)
@@ -198,7 +200,9 @@ def _compare(name: str, table: Table, live: Connection, rebuilt: Connection) -> 
     return found
 
 
-def _difference(columns: list[str], stored: list[tuple], fresh: list[tuple]) -> str:
+def _difference(
+    columns: list[str], stored: list[tuple[Any, ...]], fresh: list[tuple[Any, ...]]
+) -> str:
     for row, (mine, theirs) in enumerate(zip(stored, fresh, strict=False), 1):
         for column, value, expected in zip(columns, mine, theirs, strict=True):
             if value != expected:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import (
     JSON,
     Column,
@@ -49,6 +51,15 @@ users = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("password_hash", String(200)),  # Argon2id, for the pages; NULL: API token only
+)
+
+sign_in_failures = Table(
+    "qa_sign_in_failures",
+    metadata,
+    Column("name", String(100), primary_key=True),  # as typed, so a guess at no one counts
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
 )
 
 idempotency_keys = Table(
@@ -70,12 +81,36 @@ class AccountError(Exception):
     pass
 
 
+class SignInRefused(Exception):
+    """Wrong name or password, or too many failures lately (then ``wait`` seconds)."""
+
+    def __init__(self, message: str, wait: int = 0):
+        super().__init__(message)
+        self.wait = wait
+
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 200
+FREE_FAILURES = 3  # then each failure doubles the wait before the next try, up to a minute
+MAX_WAIT = 60
+_hasher = PasswordHasher()
+_NO_ONE = _hasher.hash("a password no account has")  # to spend the same time on no one
+
+
 @dataclass(frozen=True)
 class User:
     name: str
     role: str
     created_at: datetime
     revoked_at: datetime | None = None
+
+
+def check_password(password: str) -> None:
+    """The rules for a password: long enough to resist guessing, short enough to hash."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password is at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"a password is at most {MAX_PASSWORD} characters")
 
 
 def hash_token(token: str) -> str:
@@ -127,6 +162,82 @@ class Accounts:
         if result.rowcount != 1:
             raise AccountError(f"there is no active user called {name!r}")
 
+    def set_password(self, name: str, password: str) -> None:
+        """Give a user a password for the pages (Argon2id; only the hash is kept)."""
+        check_password(password)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(users)
+                .where(users.c.name == name, users.c.revoked_at.is_(None))
+                .values(password_hash=_hasher.hash(password))
+            )
+        if result.rowcount != 1:
+            raise AccountError(f"there is no active user called {name!r}")
+
+    def sign_in(self, name: str, password: str, now: datetime | None = None) -> SignedIn:
+        """Check a name and password. Failures are counted per name typed: after a few,
+        each must wait longer before the next try, so guessing is slow, and a real user
+        who mistyped waits seconds, not hours."""
+        now = now or datetime.now(UTC)
+        key = name.strip()[:100]
+        with self.engine.connect() as conn:
+            failed = conn.execute(
+                select(sign_in_failures).where(sign_in_failures.c.name == key)
+            ).first()
+            row = conn.execute(
+                select(users.c.name, users.c.role, users.c.created_at, users.c.revoked_at,
+                       users.c.password_hash).where(users.c.name == key)
+            ).first()  # fmt: skip
+        if failed is not None:
+            wait = _wait_after(failed.failures)
+            last = failed.last_failed_at
+            last = last if last.tzinfo else last.replace(tzinfo=UTC)
+            left = int((last + timedelta(seconds=wait) - now).total_seconds() + 0.999)
+            if left > 0:
+                unit = "second" if left == 1 else "seconds"
+                raise SignInRefused(
+                    f"too many failed sign-ins for this name: try again in {left} {unit}", left
+                )
+        stored = row.password_hash if row is not None else None
+        try:
+            _hasher.verify(stored or _NO_ONE, password)
+            good = stored is not None and row is not None and row.revoked_at is None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            good = False
+        if not good:
+            self._failed(key, now)
+            raise SignInRefused("the name or the password is not right")
+        with self.engine.begin() as conn:
+            conn.execute(delete(sign_in_failures).where(sign_in_failures.c.name == key))
+        assert row is not None and stored is not None
+        return SignedIn(User(*row[:4]), session_stamp(stored))
+
+    def _failed(self, key: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(sign_in_failures)
+                .where(sign_in_failures.c.name == key)
+                .values(failures=sign_in_failures.c.failures + 1, last_failed_at=now)
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    insert(sign_in_failures).values(name=key, failures=1, last_failed_at=now)
+                )
+
+    def signed_in(self, name: str, stamp: str) -> User | None:
+        """The user a session names, if they may still use it: not revoked, and their
+        password unchanged since they signed in (a new password ends old sessions)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(users.c.name, users.c.role, users.c.created_at, users.c.revoked_at,
+                       users.c.password_hash).where(users.c.name == name)
+            ).first()  # fmt: skip
+        if row is None or row.revoked_at is not None or row.password_hash is None:
+            return None
+        if not secrets.compare_digest(session_stamp(row.password_hash), stamp):
+            return None
+        return User(*row[:4])
+
     def authenticate(self, token: str) -> User | None:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -137,6 +248,22 @@ class Accounts:
         if row is None or row.revoked_at is not None:
             return None
         return User(*row)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    stamp: str  # kept in the session: it changes when the password does
+
+
+def session_stamp(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
+
+
+def _wait_after(failures: int) -> int:
+    if failures < FREE_FAILURES:
+        return 0
+    return int(min(MAX_WAIT, 2 ** (failures - FREE_FAILURES)))
 
 
 @dataclass(frozen=True)
@@ -314,10 +441,11 @@ def process_gone(claimed_by: str | None) -> bool:
 
 def create_tables(engine: Engine) -> None:
     metadata.create_all(engine)
-    columns = {c["name"] for c in inspect(engine).get_columns("qa_idempotency_keys")}
-    if "claimed_by" not in columns:  # a database made before the column existed
-        with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE qa_idempotency_keys ADD COLUMN claimed_by VARCHAR(200)"))
+    for table, column in (("qa_idempotency_keys", "claimed_by"), ("qa_users", "password_hash")):
+        columns = {c["name"] for c in inspect(engine).get_columns(table)}
+        if column not in columns:  # a database made before the column existed
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(200)"))
 
 
 __all__: list[Any] = ["Accounts", "IdempotencyStore", "StoredResponse", "User", "create_tables"]

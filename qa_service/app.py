@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import swagger_ui_bundle
-from flask import Flask, send_from_directory
+from flask import Flask, Response, send_from_directory
 from flask_smorest import Api
 
+from qa_service import pages
 from qa_service.api import actions, audits, headers, health, learning_weeks, plans, trail
-from qa_service.api.http import install
+from qa_service.api.http import http_error, install
 from qa_service.api.openapi import ErrorResponses
 from qa_service.service import Service, build_service
 from qa_service.settings import Settings
@@ -32,7 +33,7 @@ def create_app(
     settings: Settings | None = None, *, service: Service | None = None, **config: Any
 ) -> Flask:
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the pages serve their own /static
     app.config.update(
         API_TITLE="QA log",
         API_VERSION="1",
@@ -60,14 +61,9 @@ def create_app(
     headers.install(app)
 
     @app.get("/api/docs/static/<path:filename>")
-    def swagger_static(filename: str):  # type: ignore[no-untyped-def]
+    def swagger_static(filename: str) -> Response:
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
-    @app.get("/")
-    def home():  # type: ignore[no-untyped-def]
-        return (
-            "<!doctype html><title>QA log</title><h1>QA log</h1>"
-            '<p>The API and its documentation: <a href="/api/docs">/api/docs</a>.</p>'
-        )
+    pages.install(app, settings, api_errors=http_error)
 
     return app

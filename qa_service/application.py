@@ -147,7 +147,7 @@ class Commands(Application[UUID]):
     def _get(self, cls: type[A], id: UUID, expected_version: int | None = None) -> A:  # noqa: A002
         kind = self.KINDS[cls]
         try:
-            aggregate = self.repository.get(id)
+            aggregate: object = self.repository.get(id)
         except AggregateNotFoundError:
             raise NotFound(kind, id) from None
         if not isinstance(aggregate, cls):
@@ -534,6 +534,7 @@ class Commands(Application[UUID]):
         def change(action: Action) -> None:
             problems = Problems()
             if action.origin == "plan":
+                assert action.plan_id is not None  # a plan action names its plan
                 plan = self._get(ImprovementPlan, action.plan_id)
                 plan.check_initials(problems, "owners", owners)
             action.reassign(

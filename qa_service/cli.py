@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from qa_service.accounts import AccountError
 from qa_service.service import Service, build_service, prepare_storage
 from qa_service.settings import Settings
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def _service(**overrides: Any) -> Service:
@@ -37,9 +40,15 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     prepare_storage(settings)  # once, before any worker starts
     _first_admin(settings)  # and brings the read models up to date
     where = settings.sqlite_path if settings.is_sqlite else settings.url.render_as_string()
-    click.echo(f"QA log on http://{host}:{port}/api/docs  (store: {where})", err=True)
+    click.echo(
+        f"QA log on http://{host}:{port}/  (store: {where})\n"
+        f"Sign in at http://{host}:{port}/sign-in with a name and password (`qa-service demo` "
+        "prints its people's; `qa-service users add NAME --role ROLE --password` adds one).\n"
+        f"The API and its documentation: http://{host}:{port}/api/docs",
+        err=True,
+    )
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
@@ -48,7 +57,9 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("accesslog", "-")
             self.cfg.set("graceful_timeout", 10)
 
-        def load(self):  # type: ignore[no-untyped-def]
+        # Flask is a WSGI application, but types-gunicorn's start_response is narrower than
+        # the one Werkzeug's types ask for (no exc_info), so the two cannot agree.
+        def load(self) -> Flask:  # type: ignore[override]
             # Each worker builds its own application after the fork.
             from qa_service.app import create_app
 
@@ -124,12 +135,40 @@ def demo(seed: int, until: str) -> None:
         )  # fmt: skip
         if bar is not None:
             bar.__exit__(None, None, None)
+        people = _demo_people(svc)
     click.echo(
         f"Loaded the 2016 improvement plan ({summary.plan_id}), {summary.audits} audits, "
         f"{summary.moderations} moderations, {summary.reviews} quarterly reviews and "
         f"{summary.learning_weeks} Listening and Learning weeks ({summary.late_entries} "
         "entries recorded late)."
     )
+    if people:
+        click.echo("People to sign in to the pages as (their passwords are shown only now):")
+        for name, role, password in people:
+            click.echo(f"  {role:9}  name: {name:14}  password: {password}")
+
+
+DEMO_PEOPLE = (
+    ("Mo Manager", "manager"),
+    ("Ann Auditor", "auditor"),
+    ("Ian Inspector", "inspector"),
+)
+
+
+def _demo_people(svc: Service) -> list[tuple[str, str, str]]:
+    """A manager, an auditor and an inspector with new passwords, to try the pages as."""
+    import secrets
+
+    made = []
+    known = {user.name for user in svc.accounts.list()}
+    for name, role in DEMO_PEOPLE:
+        if name in known:
+            continue
+        password = "-".join(secrets.token_hex(3) for _ in range(3))  # 20 characters
+        svc.accounts.add(name, role)
+        svc.accounts.set_password(name, password)
+        made.append((name, role, password))
+    return made
 
 
 @main.command()
@@ -345,15 +384,59 @@ def users() -> None:
     required=True,
     type=click.Choice(["auditor", "manager", "inspector", "admin"]),
 )
-def users_add(name: str, role: str) -> None:
-    """Create a user; prints the new token as the last line (it is shown only once)."""
+@click.option(
+    "--password",
+    "with_password",
+    is_flag=True,
+    help="also ask for a password, to sign in to the pages",
+)
+def users_add(name: str, role: str, with_password: bool) -> None:
+    """Create a user; prints the new API token as the last line (it is shown only once)."""
+    password = _ask_password(name) if with_password else None
     with _service() as svc:
         try:
             token = svc.accounts.add(name, role)
+            if password is not None:
+                svc.accounts.set_password(name.strip(), password)
         except AccountError as error:
             raise click.ClickException(str(error)) from None
-    click.echo(f"Created {role} {name!r}. Their token (shown only this once):")
+    if password is not None:
+        click.echo(f"{name} can sign in to the pages with that password.")
+    click.echo(f"Created {role} {name!r}. Their API token (shown only this once):")
     click.echo(token)
+
+
+@users.command("password")
+@click.argument("name")
+def users_password(name: str) -> None:
+    """Set or change a user's password for the pages (their sessions end)."""
+    password = _ask_password(name)
+    with _service() as svc:
+        try:
+            svc.accounts.set_password(name, password)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"{name} has a new password.")
+
+
+def _ask_password(name: str) -> str:
+    from qa_service.accounts import check_password
+
+    def valid(value: str) -> str:
+        try:
+            check_password(value)
+        except AccountError as error:
+            raise click.BadParameter(str(error)) from None
+        return value
+
+    return str(
+        click.prompt(
+            f"Password for {name}",
+            hide_input=True,
+            confirmation_prompt=True,
+            value_proc=valid,
+        )
+    )
 
 
 @users.command("list")

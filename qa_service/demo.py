@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from events import Action, CaseAudit, ImprovementPlan
 from events.rules import GRADES, SERVICE_AREAS
 from qa_service.application import Actor, Commands
 from qa_service.plan_document import bundled_2016_plan
@@ -179,11 +180,11 @@ class History:
             self.reviews(plan_id, rec["number"], published)
 
     def log_plan_actions(self, plan_id: UUID) -> list[tuple[UUID, dict[str, Any]]]:
-        plan = self.commands.repository.get(plan_id)
+        plan: ImprovementPlan = self.commands.repository.get(plan_id)
         pairs = []
         for number in sorted(plan.recommendations):
             for action_id in plan.recommendations[number]["action_ids"]:
-                action = self.commands.repository.get(action_id)
+                action: Action = self.commands.repository.get(action_id)
                 pairs.append(
                     (action_id, {"due_on": action.due_on, "owners": action.owners, "rec": number})
                 )
@@ -264,26 +265,31 @@ class History:
                 "impact_data": "Audit findings and performance scorecard for the quarter.",
                 "effective_on": when,
             }
-            if self.at(
-                when,
-                lambda fields=fields: self.commands.record_review(MANAGER, plan_id, fields=fields),
-            ):
+
+            def review(fields: dict[str, Any] = fields) -> None:
+                self.commands.record_review(MANAGER, plan_id, fields=fields)
+
+            if self.at(when, review):
                 self.summary.reviews += 1
 
-    def status(self, action_id: UUID, value: str, effective: date, reason: str | None = None):  # type: ignore[no-untyped-def]
+    def status(
+        self, action_id: UUID, value: str, effective: date, reason: str | None = None
+    ) -> Callable[[], None]:
         return lambda: self.commands.change_action_status(
             MANAGER, action_id, status=value, effective_on=effective, reason=reason
         )
 
-    def cancel(self, action_id: UUID, effective: date):  # type: ignore[no-untyped-def]
+    def cancel(self, action_id: UUID, effective: date) -> Callable[[], None]:
         return self.status(action_id, "cancelled", effective, "Superseded by the MASH plan")
 
-    def reschedule(self, action_id: UUID, due: date, effective: date, reason: str):  # type: ignore[no-untyped-def]
+    def reschedule(
+        self, action_id: UUID, due: date, effective: date, reason: str
+    ) -> Callable[[], None]:
         return lambda: self.commands.reschedule_action(
             MANAGER, action_id, due_on=due, effective_on=effective, reason=reason
         )
 
-    def reassign(self, action_id: UUID, owners: list[str], effective: date):  # type: ignore[no-untyped-def]
+    def reassign(self, action_id: UUID, owners: list[str], effective: date) -> Callable[[], None]:
         return lambda: self.commands.reassign_action(
             MANAGER,
             action_id,
@@ -390,7 +396,7 @@ class History:
             done = max(done, recorded + timedelta(days=1))
 
             def complete(i: int = i, done: date = done) -> None:
-                audit = self.commands.repository.get(holder["id"])
+                audit: CaseAudit = self.commands.repository.get(holder["id"])
                 self.commands.change_action_status(
                     MANAGER, audit.action_ids[i], status="completed", effective_on=done, reason=None
                 )
@@ -420,7 +426,9 @@ class History:
                 continue
             self.learning_week(spec, starts_on, date.fromisoformat(spec["ends_on"]))
 
-    def feedback(self, holder: dict[str, UUID], score: int, knew: bool, day: date):  # type: ignore[no-untyped-def]
+    def feedback(
+        self, holder: dict[str, UUID], score: int, knew: bool, day: date
+    ) -> Callable[[], None]:
         who = self.rng.choice(AUDITORS)
         respondent = self.rng.choice(("parent", "parent", "carer", "young_person", "child"))
         return lambda: self.commands.record_feedback(
@@ -446,9 +454,13 @@ class History:
             auditor = rng.choice(AUDITORS)
             fields = self.audit_fields(day, "learning_week", grade)
             actions = self.remedial(day) if grade == "inadequate" else []
-            if self.at(day, lambda f=fields, a=actions, who=auditor: self.commands.record_audit(
-                who, {**f, "learning_week_id": holder["id"]}, a
-            ), hour=11):  # fmt: skip
+
+            def record(
+                f: dict[str, Any] = fields, a: list[dict[str, Any]] = actions, who: Actor = auditor
+            ) -> UUID:
+                return self.commands.record_audit(who, {**f, "learning_week_id": holder["id"]}, a)
+
+            if self.at(day, record, hour=11):
                 self.summary.audits += 1
         for score, knew in _feedback_for(spec, rng):
             day = rng.choice(days)
@@ -461,10 +473,14 @@ class History:
             for text in rng.sample(IMPROVEMENTS, 3)
         ]
         for finding in findings:
-            self.at(ends_on, lambda f=finding: self.commands.record_finding(
-                rng.choice(AUDITORS), holder["id"], kind=f["kind"], theme=f["theme"],
-                text=f["text"], effective_on=ends_on,
-            ), hour=15)  # fmt: skip
+
+            def record_finding(f: dict[str, str] = finding) -> None:
+                self.commands.record_finding(
+                    rng.choice(AUDITORS), holder["id"], kind=f["kind"], theme=f["theme"],
+                    text=f["text"], effective_on=ends_on,
+                )  # fmt: skip
+
+            self.at(ends_on, record_finding, hour=15)
         closing = ends_on + timedelta(days=3)
         self.at(closing, lambda: self.commands.close_learning_week(
             MANAGER, holder["id"], effective_on=closing

@@ -14,6 +14,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
+from typing import Any
 
 from qa_service.schemas.trail import TrailRowOut
 
@@ -35,7 +36,7 @@ def csv_cell(value: object) -> object:
     return value
 
 
-def trail_csv(rows: Iterable[dict]) -> Iterator[str]:
+def trail_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """The header, then every row, yielded 500 rows at a time (constant memory)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)

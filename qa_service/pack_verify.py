@@ -19,6 +19,7 @@ import hashlib
 import json
 import sys
 import zipfile
+from typing import Any
 
 GENESIS = "0" * 64
 
@@ -32,7 +33,7 @@ def chain_hash(previous: str, position: int, content: str) -> str:
     return hashlib.sha256(f"{previous}\n{position}\n{content}".encode()).hexdigest()
 
 
-def canonical(payload: dict) -> bytes:
+def canonical(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
 

@@ -26,9 +26,10 @@ def read_plan_document(source: str | Path | dict[str, Any]) -> dict[str, Any]:
         except json.JSONDecodeError as error:
             raise InvalidInput({"_file": [f"not valid JSON: {error}"]}) from None
     try:
-        return PlanDocument().load(raw)
+        document: dict[str, Any] = PlanDocument().load(raw)
     except ValidationError as error:
         raise InvalidInput(flatten(error.messages)) from None
+    return document
 
 
 def bundled_2016_plan() -> dict[str, Any]:

@@ -42,49 +42,43 @@ def build_plan(document: Mapping[str, Any]) -> tuple[ImprovementPlan, list[Actio
         problems.raise_if_any()
     assert plan is not None
     for k, lead in enumerate(document.get("leads") or []):
-        problems.collect(
-            f"leads[{k}].",
-            lambda lead=lead: plan.add_lead(
+
+        def add_lead(lead: Mapping[str, Any] = lead) -> None:
+            plan.add_lead(
                 initials=lead["initials"],
                 name=lead["name"],
                 job_title=lead.get("job_title"),
                 effective_on=None,
-            ),
-            refused_field="initials",
-        )
+            )
+
+        problems.collect(f"leads[{k}].", add_lead, refused_field="initials")
     raised: list[Action] = []
     for i, rec in enumerate(document.get("recommendations") or []):
-        added = problems.collect(
-            f"recommendations[{i}].",
-            lambda rec=rec: (
-                plan.add_recommendation(
-                    number=rec["number"],
-                    area=rec["area"],
-                    text=rec["text"],
-                    leads=rec.get("leads") or [],
-                    linked_plans=rec.get("linked_plans") or [],
-                    partners=rec.get("partners") or [],
-                    expected_outcomes=rec.get("expected_outcomes") or [],
-                    measures_of_success=rec.get("measures_of_success") or [],
-                    effective_on=None,
-                )
-                or True
-            ),
-            refused_field="number",
-        )
-        if added:
-            raised += (
-                problems.collect(
-                    "",
-                    lambda i=i, rec=rec: plan.raise_actions(
-                        recommendation=rec["number"],
-                        actions=rec.get("actions") or [],
-                        effective_on=None,
-                        new_id=uuid4,
-                        prefix=f"recommendations[{i}].actions[{{i}}].",
-                    ),
-                )
-                or []
+
+        def add_recommendation(rec: Mapping[str, Any] = rec) -> bool:
+            plan.add_recommendation(
+                number=rec["number"],
+                area=rec["area"],
+                text=rec["text"],
+                leads=rec.get("leads") or [],
+                linked_plans=rec.get("linked_plans") or [],
+                partners=rec.get("partners") or [],
+                expected_outcomes=rec.get("expected_outcomes") or [],
+                measures_of_success=rec.get("measures_of_success") or [],
+                effective_on=None,
             )
+            return True
+
+        def raise_actions(i: int = i, rec: Mapping[str, Any] = rec) -> list[Action]:
+            return plan.raise_actions(
+                recommendation=rec["number"],
+                actions=rec.get("actions") or [],
+                effective_on=None,
+                new_id=uuid4,
+                prefix=f"recommendations[{i}].actions[{{i}}].",
+            )
+
+        if problems.collect(f"recommendations[{i}].", add_recommendation, refused_field="number"):
+            raised += problems.collect("", raise_actions) or []
     problems.raise_if_any()
     return plan, raised

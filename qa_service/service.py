@@ -10,6 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from projections import ReadModels
 from qa_service import accounts, checkpoints
@@ -49,7 +51,9 @@ def _engine(settings: Settings) -> Engine:
     if settings.is_sqlite:
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(
+            dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry
+        ) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={settings.lock_timeout_seconds * 1000}")
@@ -72,7 +76,9 @@ def prepare_storage(settings: Settings) -> None:
         commands = Commands(replace(settings, create_tables=True).eventsourcing_env())
         try:
             ReadModels(engine, StoredEvents(commands), ZoneInfo(settings.timezone)).create_tables()
-            protect_events(settings, engine, commands.recorder.events_table_name)
+            # Every recorder of the library's has it; their base class does not declare it.
+            table = commands.recorder.events_table_name  # type: ignore[attr-defined]
+            protect_events(settings, engine, table)
         finally:
             commands.close()
     finally:

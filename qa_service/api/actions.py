@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from flask import url_for
@@ -39,14 +40,14 @@ class Actions(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
     @blp.arguments(ActionRegisterArgs, location="query")
     @blp.response(200, ActionRegisterOut)
-    def get(self, args):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any]) -> Any:
         """The action register (the tracker): filter by owner, status, overdue, origin"""
         return queries().actions(**args)
 
     @roles("auditor", "manager")
     @blp.arguments(ActionIn)
     @blp.response(201, ActionOut)
-    def post(self, body):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any]) -> Any:
         """Raise an action on a plan recommendation (manager) or a case audit"""
         action_id = commands().raise_action(actor(), body)
         return answer(
@@ -59,7 +60,7 @@ class Action(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
     @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, ActionOut)
-    def get(self, args, action_id: UUID):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any], action_id: UUID) -> Any:
         """One action as of a date: status, owners, due date, overdue"""
         return versioned(queries().action(action_id, **args))
 
@@ -69,7 +70,7 @@ class Status(MethodView):
     @roles("manager")
     @blp.arguments(StatusIn)
     @blp.response(200, ActionOut)
-    def post(self, body, action_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], action_id: UUID) -> Any:
         """Move the action to a new status from a date, with a reason where one is needed"""
         commands().change_action_status(
             actor(), action_id, expected_version=expected_version(), **body
@@ -82,7 +83,7 @@ class Reschedule(MethodView):
     @roles("manager")
     @blp.arguments(RescheduleIn)
     @blp.response(200, ActionOut)
-    def post(self, body, action_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], action_id: UUID) -> Any:
         """Give the action a new due date (null: to be confirmed), with a reason"""
         commands().reschedule_action(
             actor(), action_id, expected_version=expected_version(), **body
@@ -95,7 +96,7 @@ class Owners(MethodView):
     @roles("manager")
     @blp.arguments(OwnersIn)
     @blp.response(200, ActionOut)
-    def post(self, body, action_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], action_id: UUID) -> Any:
         """Give the action new owners, with a reason"""
         commands().reassign_action(actor(), action_id, expected_version=expected_version(), **body)
         return answer(queries().action, action_id)
@@ -106,6 +107,6 @@ class History(MethodView):
     @roles("inspector", "manager", "admin")
     @blp.arguments(HistoryArgs, location="query")
     @blp.response(200, HistoryOut)
-    def get(self, args, action_id: UUID):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any], action_id: UUID) -> Any:
         """Every change to this action (as in the trail), with the state just after each"""
         return queries().history("action", action_id, **args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from flask import url_for
@@ -37,14 +38,14 @@ class Audits(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
     @blp.arguments(AuditRegisterArgs, location="query")
     @blp.response(200, AuditRegisterOut)
-    def get(self, args):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any]) -> Any:
         """The audit register as of a date, with grade distributions and moderation agreement"""
         return queries().audits(**args)
 
     @roles("auditor")
     @blp.arguments(AuditIn)
     @blp.response(201, AuditOut)
-    def post(self, body):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any]) -> Any:
         """Record a case audit, with its remedial actions"""
         actions = body.pop("actions")
         audit_id = commands().record_audit(actor(), body, actions)
@@ -58,7 +59,7 @@ class Audit(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
     @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, AuditOut)
-    def get(self, args, audit_id: UUID):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any], audit_id: UUID) -> Any:
         """One audit as of a date: its fields, grades, moderation and actions"""
         return versioned(queries().audit(audit_id, **args))
 
@@ -68,7 +69,7 @@ class Moderation(MethodView):
     @roles("manager")
     @blp.arguments(ModerationIn)
     @blp.response(200, AuditOut)
-    def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], audit_id: UUID) -> Any:
         """Moderate: confirm or change the grade, with a rationale"""
         commands().moderate_audit(actor(), audit_id, expected_version=expected_version(), **body)
         return answer(queries().audit, audit_id)
@@ -79,7 +80,7 @@ class Corrections(MethodView):
     @roles("auditor", "manager")
     @blp.arguments(CorrectionIn)
     @blp.response(200, AuditOut)
-    def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], audit_id: UUID) -> Any:
         """Correct named fields, with a reason (the original stays in the history)"""
         commands().correct_audit(actor(), audit_id, expected_version=expected_version(), **body)
         return answer(queries().audit, audit_id)
@@ -90,7 +91,7 @@ class Withdrawal(MethodView):
     @roles("auditor", "manager")
     @blp.arguments(WithdrawalIn)
     @blp.response(200, AuditOut)
-    def post(self, body, audit_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], audit_id: UUID) -> Any:
         """Withdraw the audit, with a reason"""
         commands().withdraw_audit(actor(), audit_id, expected_version=expected_version(), **body)
         return answer(queries().audit, audit_id)
@@ -101,6 +102,6 @@ class History(MethodView):
     @roles("inspector", "manager", "admin")
     @blp.arguments(HistoryArgs, location="query")
     @blp.response(200, HistoryOut)
-    def get(self, args, audit_id: UUID):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any], audit_id: UUID) -> Any:
         """Every change to this audit (as in the trail), with the state just after each"""
         return queries().history("audit", audit_id, **args)

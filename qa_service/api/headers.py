@@ -11,9 +11,12 @@ the API, its documentation or the home page gives an attacker nothing to work wi
   Swagger UI's files are served from ``/api/docs/static`` and need no ``eval`` (their
   ``new Function`` is a fallback for browsers without ``globalThis``) and no inline
   styles (React sets element styles through the DOM, which CSP allows).
-- ``Referrer-Policy: no-referrer``: a link out never carries an id in its URL elsewhere.
-- ``Cache-Control: no-store`` on every ``/api`` answer but Swagger UI's static files: the
-  record of a child's case is never kept by a browser or a proxy.
+- ``Referrer-Policy``: a link out never carries an id in its URL elsewhere
+  (``no-referrer``; on the pages ``same-origin``, since their forms are checked over
+  HTTPS against the page they came from, as part of the CSRF protection).
+- ``Cache-Control: no-store`` on every ``/api`` answer and every page, but static files:
+  the record of a child's case is never kept by a browser or a proxy.
+- The pages allow one inline script: GOV.UK Frontend's template's first line, by hash.
 
 The server banner: gunicorn (23 on) says ``Server: gunicorn``, without its version.
 """
@@ -37,6 +40,13 @@ POLICY = (
     "frame-ancestors 'none'",
 )
 INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+# The one inline script of GOV.UK Frontend's page template (govuk-frontend-jinja's
+# template.html): it marks the body as having JavaScript, before the page is drawn.
+PAGE_SCRIPT = (
+    b"document.body.className += ' js-enabled' + ('noModule' in HTMLScriptElement.prototype"
+    b" ? ' govuk-frontend-supported' : '');"
+)
+PAGE_SCRIPT_HASH = f"'sha256-{base64.b64encode(hashlib.sha256(PAGE_SCRIPT).digest()).decode()}'"
 
 
 def script_hashes(page: bytes) -> list[str]:
@@ -56,16 +66,25 @@ def content_security_policy(response: Response) -> str:
         # that of flask-smorest's own start-up script, whatever prefix the app runs at.
         allowed = " ".join(["'self'", *script_hashes(response.get_data())])
         policy.append(f"script-src {allowed}")
+    elif not _is_api(request.path):
+        policy.append(f"script-src 'self' {PAGE_SCRIPT_HASH}")
     return "; ".join(policy)
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
 
 
 def add_security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = content_security_policy(response)
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    if request.path.startswith("/api/") and not request.path.startswith(STATIC_PREFIX):
-        response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer" if _is_api(request.path) else "same-origin"
+    if _is_api(request.path):
+        if not request.path.startswith(STATIC_PREFIX):
+            response.headers["Cache-Control"] = "no-store"
+    elif not request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"  # pages show children's records
     return response
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask.views import MethodView
 
@@ -24,7 +25,7 @@ class Health(MethodView):
         "with the position and the reason",
     )
     @blp.doc(security=[])
-    def get(self, _args):  # type: ignore[no-untyped-def]
+    def get(self, _args: dict[str, Any]) -> Any:
         """Is the service up; how many events it holds; each read model's position and lag
         behind the event log, and any that has stopped (no sign-in needed)"""
         svc = service()

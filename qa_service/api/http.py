@@ -44,7 +44,8 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 def service() -> Service:
-    return current_app.extensions["qa_service"]
+    svc: Service = current_app.extensions["qa_service"]
+    return svc
 
 
 def commands() -> Commands:
@@ -76,7 +77,6 @@ def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 )
             return view(*args, **kwargs)
 
-        wrapper._qa_roles = allowed  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
@@ -290,7 +290,8 @@ def error(
     return jsonify(payload), code, headers or {}
 
 
-def _http_error(e: HTTPException) -> Any:
+def http_error(e: HTTPException) -> Any:
+    """An HTTP error in the API's one JSON shape."""
     data = getattr(e, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
     if errors:
@@ -325,7 +326,7 @@ def install(app: Flask) -> None:
     app.after_request(_remember)
     app.teardown_request(_release_on_crash)
 
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
 
     app.register_error_handler(
         InvalidInput,
@@ -345,7 +346,7 @@ def install(app: Flask) -> None:
 
     def unexpected(e: Exception) -> Any:
         if isinstance(e, HTTPException):
-            return _http_error(e)
+            return http_error(e)
         logger.error("unhandled error on %s %s\n%s", request.method, request.url_rule, _where(e))
         return error(500, InternalServerError.description)
 

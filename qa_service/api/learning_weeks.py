@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from flask import url_for
@@ -40,7 +41,7 @@ class LearningWeeks(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, WeekListOut)
-    def get(self, args):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any]) -> Any:
         """Every learning week started by as_of (as known at known_at), latest first, with
         its counts of audits and family feedback"""
         return queries().learning_weeks(**args)
@@ -48,7 +49,7 @@ class LearningWeeks(MethodView):
     @roles("manager")
     @blp.arguments(LearningWeekIn)
     @blp.response(201, LearningWeekOut)
-    def post(self, body):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any]) -> Any:
         """Open a learning week"""
         week_id = commands().open_learning_week(actor(), **body)
         return answer(
@@ -63,7 +64,7 @@ class LearningWeek(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
     @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, LearningWeekOut)
-    def get(self, args, week_id: UUID):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any], week_id: UUID) -> Any:
         """A learning week's summary as of a date, compared with the previous week"""
         return versioned(queries().learning_week(week_id, **args))
 
@@ -73,7 +74,7 @@ class Feedback(MethodView):
     @roles("auditor")
     @blp.arguments(FeedbackIn)
     @blp.response(200, LearningWeekOut)
-    def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], week_id: UUID) -> Any:
         """Record one family's feedback"""
         commands().record_feedback(actor(), week_id, expected_version=expected_version(), **body)
         return answer(queries().learning_week, week_id)
@@ -84,7 +85,7 @@ class Findings(MethodView):
     @roles("auditor")
     @blp.arguments(FindingIn)
     @blp.response(200, LearningWeekOut)
-    def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], week_id: UUID) -> Any:
         """Record a finding: a strength or an area for improvement"""
         commands().record_finding(actor(), week_id, expected_version=expected_version(), **body)
         return answer(queries().learning_week, week_id)
@@ -95,7 +96,7 @@ class Closure(MethodView):
     @roles("manager")
     @blp.arguments(ClosureIn)
     @blp.response(200, LearningWeekOut)
-    def post(self, body, week_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], week_id: UUID) -> Any:
         """Close the learning week: nothing more can be added to it"""
         commands().close_learning_week(
             actor(), week_id, expected_version=expected_version(), **body

@@ -48,7 +48,7 @@ class ErrorResponses(BasePlugin):
         self.spec = spec
 
     def operation_helper(
-        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
     ) -> None:
         if not path or not operations:
             return
@@ -68,7 +68,7 @@ class ErrorResponses(BasePlugin):
                     parameters.append(IF_MATCH)
 
     @staticmethod
-    def _codes(path: str, method: str, operation: dict) -> list[int]:
+    def _codes(path: str, method: str, operation: dict[str, Any]) -> list[int]:
         public = operation.get("security") == []
         codes = [] if public else [401, 403]
         if "{" in path:

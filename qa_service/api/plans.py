@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from flask import url_for
@@ -38,7 +39,7 @@ class Plans(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, PlanListOut)
-    def get(self, args):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any]) -> Any:
         """Every plan published by as_of (as known at known_at), newest first, with its
         counts of recommendations, actions and overdue actions"""
         return queries().plans(**args)
@@ -46,7 +47,7 @@ class Plans(MethodView):
     @roles("manager")
     @blp.arguments(PlanIn)
     @blp.response(201, PlanOut)
-    def post(self, body):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any]) -> Any:
         """Create an improvement plan"""
         plan_id = commands().create_plan(actor(), **body)
         return answer(queries().plan, plan_id, location=url_for("plans.Plan", plan_id=plan_id))
@@ -57,7 +58,7 @@ class Import(MethodView):
     @roles("manager")
     @blp.arguments(PlanDocument)
     @blp.response(201, PlanOut)
-    def post(self, body):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any]) -> Any:
         """Import a whole plan (leads, recommendations, actions) in one document, all or
         nothing; each error names its path, e.g. recommendations[3].actions[1].due_on"""
         plan_id = import_plan(commands(), actor(), body)
@@ -69,7 +70,7 @@ class Plan(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
     @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, PlanOut)
-    def get(self, args, plan_id: UUID):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any], plan_id: UUID) -> Any:
         """The plan's status tree as of a date: recommendations, actions, owners, due dates,
         overdue flags and the latest RAG reviews"""
         return versioned(queries().plan(plan_id, **args))
@@ -80,7 +81,7 @@ class Leads(MethodView):
     @roles("manager")
     @blp.arguments(LeadIn)
     @blp.response(200, PlanOut)
-    def post(self, body, plan_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], plan_id: UUID) -> Any:
         """Add a key lead"""
         commands().add_lead(actor(), plan_id, expected_version=expected_version(), **body)
         return answer(queries().plan, plan_id)
@@ -91,7 +92,7 @@ class Recommendations(MethodView):
     @roles("manager")
     @blp.arguments(RecommendationIn)
     @blp.response(200, PlanOut)
-    def post(self, body, plan_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], plan_id: UUID) -> Any:
         """Add a recommendation, with any of its actions"""
         actions = body.pop("actions")
         effective_on = body.pop("effective_on")
@@ -111,7 +112,7 @@ class Reviews(MethodView):
     @roles("manager")
     @blp.arguments(ReviewIn)
     @blp.response(200, PlanOut)
-    def post(self, body, plan_id: UUID):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], plan_id: UUID) -> Any:
         """Record a quarterly progress and impact RAG review of a recommendation"""
         commands().record_review(actor(), plan_id, fields=body, expected_version=expected_version())
         return answer(queries().plan, plan_id)
@@ -122,6 +123,6 @@ class History(MethodView):
     @roles("inspector", "manager", "admin")
     @blp.arguments(HistoryArgs, location="query")
     @blp.response(200, HistoryOut)
-    def get(self, args, plan_id: UUID):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any], plan_id: UUID) -> Any:
         """Every change to this plan (as in the trail), with the state just after each"""
         return queries().history("plan", plan_id, **args)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, stream_with_context
 from flask.views import MethodView
 
@@ -26,7 +28,7 @@ class Trail(MethodView):
         content_type="text/csv",
         success=True,
     )
-    def get(self, args):  # type: ignore[no-untyped-def]
+    def get(self, args: dict[str, Any]) -> Any:
         """Every event: position, entity, type, actor and role, recorded_at, effective date,
         reason, late mark, a readable summary and its hash"""
         if args.pop("format") == "csv":
@@ -46,7 +48,7 @@ class Verify(MethodView):
     @roles(*READERS)
     @blp.arguments(NoArgs, location="query")
     @blp.response(200, VerifyOut)
-    def get(self, _args):  # type: ignore[no-untyped-def]
+    def get(self, _args: dict[str, Any]) -> Any:
         """Recompute the hash chain over the stored events: ok with the count and head hash,
         or the first position that fails and how (altered, missing, reordered, inserted);
         then check every read model against the events, naming any that drifted"""

@@ -6,6 +6,8 @@ answers ``ActionOut``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from events.rules import ACTION_STATUSES
@@ -46,7 +48,7 @@ class ActionIn(PlanActionSpecIn):
     audit_id = fields.UUID(load_default=None)
 
     @validates_schema
-    def _one_origin(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+    def _one_origin(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if (data.get("plan_id") is None) == (data.get("audit_id") is None):
             raise ValidationError(
                 "name either plan_id (with recommendation) or audit_id, not both", "plan_id"

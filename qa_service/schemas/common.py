@@ -9,6 +9,7 @@ a sane range, and unknown fields and query parameters are refused, never dropped
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -93,16 +94,18 @@ class Day(fields.Date):
         ).strip()
         super().__init__(metadata=metadata, **kw)
 
-    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> date:
         try:
             day = super()._deserialize(value, attr, data, **kwargs)
         except ValidationError:
             if isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-":
-                year, month, day = value[:4], value[5:7], value[8:]
-                if year.isdigit() and month.isdigit() and day.isdigit():
+                year, month, dd = value[:4], value[5:7], value[8:]
+                if year.isdigit() and month.isdigit() and dd.isdigit():
                     if 1 <= int(month) <= 12:
                         raise ValidationError(
-                            f"there is no {int(day)} {MONTHS[int(month) - 1]} {year}"
+                            f"there is no {int(dd)} {MONTHS[int(month) - 1]} {year}"
                         ) from None
                     raise ValidationError(f"there is no month {int(month)}") from None
             raise ValidationError("not a date: write it as YYYY-MM-DD, e.g. 2016-04-30") from None
@@ -113,7 +116,9 @@ class Day(fields.Date):
 class Moment(fields.DateTime):
     """An ISO date and time from 2000 to 2099; without a zone it is the service's local time."""
 
-    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> datetime:
         if isinstance(value, str) and (len(value) > 40 or FORBIDDEN.search(value)):
             raise ValidationError("not a date and time: write it like 2016-04-05T17:00")
         moment: datetime = super()._deserialize(value, attr, data, **kwargs)
@@ -131,7 +136,9 @@ class Number(fields.Integer):
 class StoredDate(fields.Date):
     """A date that a read model may hold as an ISO string (inside a JSON column)."""
 
-    def _serialize(self, value, attr, obj, **kwargs):  # type: ignore[no-untyped-def]
+    def _serialize(
+        self, value: date | str | None, attr: str | None, obj: Any, **kwargs: Any
+    ) -> Any:
         if isinstance(value, str):
             return value
         return super()._serialize(value, attr, obj, **kwargs)
@@ -152,11 +159,11 @@ class Strict(Schema):
                 error.messages[name] = [f"is not known here; the known names are: {known}"]
 
 
-def free_text(required: bool = False, **kw) -> fields.String:  # type: ignore[no-untyped-def]
+def free_text(required: bool = False, **kw: Any) -> fields.String:
     return Text(TEXT, required=required, **kw)
 
 
-def texts(**kw) -> fields.List:  # type: ignore[no-untyped-def]
+def texts(**kw: Any) -> fields.List[str]:
     return fields.List(Text(ITEM), load_default=list, validate=validate_list(LIST), **kw)
 
 
@@ -164,7 +171,7 @@ def validate_list(most: int) -> validate.Length:
     return validate.Length(max=most, error=f"must hold at most {most} items")
 
 
-def owners_field(**kw) -> fields.List:  # type: ignore[no-untyped-def]
+def owners_field(**kw: Any) -> fields.List[str]:
     return fields.List(Text(NAME), validate=validate_list(20), **kw)
 
 

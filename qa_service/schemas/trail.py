@@ -4,6 +4,9 @@ after each), and the verification of the hash chain and the read models.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from qa_service.schemas.actions import ActionOut
@@ -67,7 +70,7 @@ class HistoryRowOut(TrailRowOut):
         },
     )
 
-    def _state(self, row):  # type: ignore[no-untyped-def]
+    def _state(self, row: Mapping[str, Any]) -> Any:
         state = row.get("state")
         if state is None:
             return None

@@ -19,7 +19,6 @@ from tests.e2e.test_server import server  # noqa: F401  (the real gunicorn serve
 SAME_EVERYWHERE = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
 }
 
 
@@ -37,9 +36,11 @@ def policy(response) -> dict[str, list[str]]:
     return out
 
 
-def assert_secure(response, *, data: bool = True) -> None:
+def assert_secure(response, *, data: bool = True, page: bool = False) -> None:
     for name, value in SAME_EVERYWHERE.items():
         assert response.headers.get(name) == value, (name, response.headers)
+    referrer = "same-origin" if page else "no-referrer"
+    assert response.headers["Referrer-Policy"] == referrer
     csp = policy(response)
     assert csp["default-src"] == ["'self'"]
     assert csp["frame-ancestors"] == ["'none'"]
@@ -89,11 +90,19 @@ def test_an_idempotent_replay_carries_the_headers(auditor):
     assert_secure(replay)
 
 
-def test_the_home_page_carries_the_headers_but_is_not_data(as_role):
-    response = as_role(None).get("/")
+def test_pages_carry_the_headers_and_are_never_stored_but_static_files_may_be(as_role):
+    response = as_role(None).get("/sign-in")
     assert response.status_code == 200
-    assert_secure(response, data=False)
-    assert "no-store" not in response.headers.get("Cache-Control", "")
+    assert_secure(response, data=False, page=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data()
+    inline = re.findall(rb"<script>(.*?)</script>", html, re.DOTALL)
+    assert len(inline) == 1 and b"js-enabled" in inline[0]
+    digest = base64.b64encode(hashlib.sha256(inline[0]).digest()).decode()
+    assert policy(response)["script-src"] == ["'self'", f"'sha256-{digest}'"]
+    css = as_role(None).get("/static/qa.css")
+    assert css.status_code == 200
+    assert "no-store" not in css.headers.get("Cache-Control", "")
 
 
 def test_the_docs_page_may_run_its_own_start_up_script_and_nothing_else(as_role):

@@ -21,3 +21,11 @@ def test_ruff_finds_nothing():
         [str(BIN / "ruff"), "check", "--quiet", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_nothing():
+    """The types are checked, not only claimed: strict everywhere, with the exceptions and
+    their reasons in pyproject.toml's [tool.mypy]."""
+    result = subprocess.run([str(BIN / "mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Success"), result.stdout
