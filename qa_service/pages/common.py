@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,11 +18,16 @@ from flask import (
     session,
     url_for,
 )
+from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from events import InvalidInput
 from qa_service.accounts import User
+from qa_service.schemas.common import AsOfArgs, flatten
 from qa_service.service import Service
+
+Errors = dict[str, str]
 
 blp = Blueprint("pages", __name__, static_folder="static", static_url_path="/static")
 
@@ -119,7 +124,7 @@ def navigation(role: str) -> list[dict[str, Any]]:
 
 def errors_list(errors: dict[str, str]) -> list[dict[str, str]]:
     """An error summary's list: each message linked to its field."""
-    return [{"text": message, "href": f"#{field}"} for field, message in errors.items()]
+    return [{"text": message, "href": f"#{field_id(field)}"} for field, message in errors.items()]
 
 
 @blp.app_context_processor
@@ -130,6 +135,7 @@ def _everywhere() -> dict[str, Any]:
         "tasks": tasks,
         "navigation": navigation,
         "errors_list": errors_list,
+        "field_id": field_id,
     }
 
 
@@ -169,3 +175,37 @@ def _plain(code: int, error: HTTPException) -> str:
             "page and try again."
         )
     return error.description or ""
+
+
+# Forms: parsed with the API's own schemas, so the rules and their messages are one.
+
+
+def load_form(schema: Schema, data: Mapping[str, Any]) -> tuple[dict[str, Any] | None, Errors]:
+    """``data`` (already shaped as the API's JSON body) checked by the API's schema: the
+    loaded values, or ``None`` and each field's message, keyed by its path
+    (``actions[0].due_on``)."""
+    try:
+        return schema.load(data), {}
+    except ValidationError as error:
+        return None, {
+            path: " ".join(messages) for path, messages in flatten(error.messages).items()
+        }
+
+
+def rule_errors(error: InvalidInput) -> Errors:
+    """A domain rule's refusal, as the same kind of field messages."""
+    return {field: " ".join(messages) for field, messages in error.errors.items()}
+
+
+def field_id(path: str) -> str:
+    """An HTML id for a field path (``actions[0].due_on`` -> ``actions-0-due_on``), so
+    the error summary can link to the field."""
+    return path.replace("[", "-").replace("].", "-").replace("]", "").replace(".", "-")
+
+
+def when(args: Mapping[str, str]) -> tuple[dict[str, Any], Errors]:
+    """``as_of`` and ``known_at`` from a page's query string, checked by the API's
+    ``AsOfArgs`` (anything else in the query is the page's own business)."""
+    wanted = {k: v for k, v in args.items() if k in ("as_of", "known_at") and v}
+    loaded, errors = load_form(AsOfArgs(), wanted)
+    return loaded or {}, errors
