@@ -213,6 +213,18 @@ def case_ref_as_known(known_at_us: int) -> Any:
     return func.coalesce(audits_then, action_versions.c.case_ref).label("case_ref")
 
 
+def original_due_on() -> Any:
+    """The due date the action was raised with (its ``Raised`` fact's), whatever it has
+    been moved to since: the tracker shows both when they differ."""
+    f = action_facts.c
+    return (
+        select(f.payload["due_on"].as_string())
+        .where(f.entity_id == action_versions.c.entity_id, f.kind == "Raised")
+        .scalar_subquery()
+        .label("original_due_on")
+    )
+
+
 def _columns(as_of: date, known_at_us: int) -> list[Any]:
     v = action_versions.c
     return [
@@ -222,6 +234,7 @@ def _columns(as_of: date, known_at_us: int) -> list[Any]:
             for name in STATE
             if name not in ("owners_key", "raised_position")
         ),
+        original_due_on(),
         overdue_clause(as_of).label("overdue"),
     ]
 
@@ -229,6 +242,7 @@ def _columns(as_of: date, known_at_us: int) -> list[Any]:
 def _row(row: Any) -> dict[str, Any]:
     out = dict(row._mapping)
     out["overdue"] = bool(out["overdue"])
+    out["original_due_on"] = _day(out["original_due_on"])
     return out
 
 

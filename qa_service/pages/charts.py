@@ -44,14 +44,9 @@ import pygal  # type: ignore[import-untyped]
 from pygal.style import Style  # type: ignore[import-untyped]
 
 from events.rules import GRADES
+from qa_service.pages.words import GRADE_LABELS, label
 
 SVG_NS = "http://www.w3.org/2000/svg"
-GRADE_LABELS = {
-    "outstanding": "Outstanding",
-    "good": "Good",
-    "requires_improvement": "Requires improvement",
-    "inadequate": "Inadequate",
-}
 GROUPINGS = {  # what ``grade_mix`` can group by, and how a heading names one group
     "month": "month",
     "quarter": "quarter",
@@ -424,7 +419,6 @@ def learning_week_trend(weeks: Iterable[Mapping[str, Any]]) -> tuple[Chart, Char
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-ACRONYMS = {"lado": "LADO"}
 
 
 def _group_label(key: str, by: str) -> str:
@@ -435,9 +429,7 @@ def _group_label(key: str, by: str) -> str:
     if by == "quarter" and (match := QUARTER.match(key)):
         first = (int(match[2]) - 1) * 3
         return f"{MONTHS[first]}–{MONTHS[first + 2]} {match[1]}"
-    if key in ACRONYMS:
-        return ACRONYMS[key]
-    return key.replace("_", " ").capitalize()
+    return label(key)
 
 
 def _period_noun(groups: Sequence[Mapping[str, Any]]) -> str:

@@ -109,6 +109,10 @@ class ActionOut(Schema):
     owners = fields.List(fields.String())
     due_on = fields.Date(allow_none=True)
     due_to_be_confirmed = fields.Function(lambda a: a["due_on"] is None)
+    original_due_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "the due date it was raised with (null: to be confirmed)"},
+    )
     status = fields.String()
     status_since = fields.Date()
     status_reason = fields.String(allow_none=True)

@@ -78,11 +78,11 @@ def server(settings):
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    for _ in range(300):  # up to about 30 s on a loaded machine
         try:
-            if requests.get(f"{base}/api/health", timeout=1).status_code == 200:
+            if requests.get(f"{base}/api/health", timeout=2).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     else:
         proc.kill()
