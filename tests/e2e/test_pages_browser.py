@@ -35,3 +35,28 @@ def test_a_wrong_password_shows_the_error_summary_linked_to_the_field(signed_in,
     summary.get_by_role("link").click()
     expect(page.locator("#password")).to_be_focused()
     context.close()
+
+
+def test_the_pages_no_other_browser_test_opens_pass_axe_too(signed_in, site):
+    """Every page is checked in the browser somewhere; these are the ones the task tests
+    do not walk through: correcting and withdrawing an audit, the pack form, the
+    history of an audit, and the not-found page."""
+    audit = site["audit_ids"][0]
+    page = signed_in("auditor")
+    for path, name, heading in (
+        (f"/audits/{audit}/correct", "audit-correct", "Correct"),
+        (f"/audits/{audit}/withdraw", "audit-withdraw", "Withdraw"),
+        ("/no-such-page", "not-found", "Page not found"),
+    ):
+        page.goto(f"{site['base']}{path}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        check(page, name, error_page=name == "not-found")
+    inspector = signed_in("inspector")
+    for path, name in (
+        ("/trail/pack", "trail-pack"),
+        (f"/history/audit/{audit}", "audit-history"),
+        (f"/plans/{site['plan_id']}/reviews", "plan-review-forbidden"),
+    ):
+        inspector.goto(f"{site['base']}{path}")
+        expect(inspector.get_by_role("heading", level=1)).to_be_visible()
+        check(inspector, name, error_page=name.endswith("forbidden"))
