@@ -22,6 +22,9 @@ from qa_service.service import Service, build_service
 from qa_service.settings import Settings
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Sessions are signed with a key from a file beside a SQLite database, or, on PostgreSQL,
+# in the working directory: the tests give one here, so no run writes into the checkout.
+os.environ.setdefault("QA_SECRET_KEY", "a key for the test suite only")
 ROLES = ("auditor", "manager", "inspector", "admin")
 
 
