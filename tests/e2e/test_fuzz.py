@@ -44,6 +44,7 @@ def negative_data_refused(ctx, response, case):  # type: ignore[no-untyped-def]
         return None
     return negative_data_rejection(ctx, response, case)
 
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
