@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
     insert,
     select,
     update,
@@ -184,6 +186,31 @@ def changes_of(metadata: MetaData, name: str, key: str) -> Table:
         Column("version", Integer, nullable=False),
         Column("recorded_us", BigInteger, nullable=False),
     )
+
+
+def as_known(table: Table, as_of: date, known_at_us: int) -> list[Any]:
+    """A facts table's rows in effect by the end of ``as_of``, as recorded by ``known_at``."""
+    return [table.c.effective_on <= as_of, table.c.recorded_us <= known_at_us]
+
+
+def versions_known(
+    conn: Connection, changes: Table, key: str, ids: Sequence[Any], known_at_us: int
+) -> dict[Any, int]:
+    """Each entity's version as known at ``known_at`` (from its ``changes_of`` table)."""
+    column = changes.c[key]
+    return {
+        entity: int(version)
+        for entity, version in conn.execute(
+            select(column, func.max(changes.c.version))
+            .where(column.in_(ids), changes.c.recorded_us <= known_at_us)
+            .group_by(column)
+        )
+    }
+
+
+def stopped_on(conn: Connection) -> dict[str, Failure]:
+    """The read models that stopped, read on the caller's own connection."""
+    return {row["name"]: Failure(**row) for row in conn.execute(select(failures)).mappings()}
 
 
 class FactsProjection(Projection):
@@ -349,13 +376,9 @@ class Runner:
 
     def failures(self) -> dict[str, Failure]:
         """The read models that stopped, by name."""
+        names = {p.name for p in self.projections}
         with self.engine.connect() as conn:
-            rows = conn.execute(select(failures)).mappings()
-            return {
-                row["name"]: Failure(**row)
-                for row in rows
-                if row["name"] in {p.name for p in self.projections}
-            }
+            return {name: f for name, f in stopped_on(conn).items() if name in names}
 
     def catch_up(self, progress: Callable[[str, int], None] | None = None) -> int:
         """Process every event not yet processed; return how many events were read."""

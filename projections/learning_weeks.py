@@ -20,7 +20,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Table,
     func,
     select,
 )
@@ -28,7 +27,7 @@ from sqlalchemy import (
 from events import LearningWeek
 from events.rules import GOOD_OR_BETTER
 from projections.audits import audit_filters, audit_versions, grade_counts
-from projections.base import FactsProjection, changes_of, facts_of
+from projections.base import FactsProjection, as_known, changes_of, facts_of, versions_known
 
 metadata = MetaData()
 
@@ -105,10 +104,6 @@ class LearningWeeksProjection(FactsProjection):
 # Queries.
 
 
-def _as_known(table: Table, as_of: date, known_at_us: int) -> list[Any]:
-    return [table.c.effective_on <= as_of, table.c.recorded_us <= known_at_us]
-
-
 def _figures(conn: Connection, week_id: UUID, as_of: date, known_at_us: int) -> dict[str, Any]:
     grades = Counter(
         g
@@ -121,9 +116,7 @@ def _figures(conn: Connection, week_id: UUID, as_of: date, known_at_us: int) -> 
     feedback = (
         conn.execute(
             select(week_feedback)
-            .where(
-                week_feedback.c.week_id == week_id, *_as_known(week_feedback, as_of, known_at_us)
-            )
+            .where(week_feedback.c.week_id == week_id, *as_known(week_feedback, as_of, known_at_us))
             .order_by(week_feedback.c.position)
         )
         .mappings()
@@ -132,9 +125,7 @@ def _figures(conn: Connection, week_id: UUID, as_of: date, known_at_us: int) -> 
     findings = (
         conn.execute(
             select(week_findings)
-            .where(
-                week_findings.c.week_id == week_id, *_as_known(week_findings, as_of, known_at_us)
-            )
+            .where(week_findings.c.week_id == week_id, *as_known(week_findings, as_of, known_at_us))
             .order_by(week_findings.c.position)
         )
         .mappings()
@@ -172,7 +163,7 @@ def week_summaries(
     """The weeks started by ``as_of`` and recorded by ``known_at``, latest first, each with
     its counts as of that day (the same audits and feedback its summary counts); and how
     many there are in all."""
-    where = _as_known(weeks, as_of, known_at_us)
+    where = as_known(weeks, as_of, known_at_us)
     total = conn.execute(select(func.count()).select_from(weeks).where(*where)).scalar()
     page = conn.execute(
         select(weeks.c.week_id, weeks.c.title, weeks.c.effective_on, weeks.c.ends_on)
@@ -182,17 +173,11 @@ def week_summaries(
         .offset(offset)
     ).all()
     ids = [row.week_id for row in page]
-    version_of = dict(
-        conn.execute(
-            select(week_changes.c.week_id, func.max(week_changes.c.version))
-            .where(week_changes.c.week_id.in_(ids), week_changes.c.recorded_us <= known_at_us)
-            .group_by(week_changes.c.week_id)
-        ).all()
-    )
+    version_of = versions_known(conn, week_changes, "week_id", ids, known_at_us)
     closed = dict(
         conn.execute(
             select(week_closures.c.week_id, week_closures.c.effective_on).where(
-                week_closures.c.week_id.in_(ids), *_as_known(week_closures, as_of, known_at_us)
+                week_closures.c.week_id.in_(ids), *as_known(week_closures, as_of, known_at_us)
             )
         ).all()
     )
@@ -207,7 +192,7 @@ def week_summaries(
     feedback: dict[UUID, int] = dict(
         conn.execute(
             select(week_feedback.c.week_id, func.count())
-            .where(week_feedback.c.week_id.in_(ids), *_as_known(week_feedback, as_of, known_at_us))
+            .where(week_feedback.c.week_id.in_(ids), *as_known(week_feedback, as_of, known_at_us))
             .group_by(week_feedback.c.week_id)
         ).all()
     )
@@ -231,7 +216,7 @@ def week_summary(
     conn: Connection, week_id: UUID, as_of: date, known_at_us: int
 ) -> dict[str, Any] | None:
     week = conn.execute(
-        select(weeks).where(weeks.c.week_id == week_id, *_as_known(weeks, as_of, known_at_us))
+        select(weeks).where(weeks.c.week_id == week_id, *as_known(weeks, as_of, known_at_us))
     ).first()
     if week is None:
         return None
@@ -242,13 +227,13 @@ def week_summary(
     ).scalar()
     closed_on = conn.execute(
         select(week_closures.c.effective_on).where(
-            week_closures.c.week_id == week_id, *_as_known(week_closures, as_of, known_at_us)
+            week_closures.c.week_id == week_id, *as_known(week_closures, as_of, known_at_us)
         )
     ).scalar()
     figures = _figures(conn, week_id, as_of, known_at_us)
     previous = conn.execute(
         select(weeks.c.week_id, weeks.c.title, weeks.c.effective_on)
-        .where(weeks.c.effective_on < week.effective_on, *_as_known(weeks, as_of, known_at_us))
+        .where(weeks.c.effective_on < week.effective_on, *as_known(weeks, as_of, known_at_us))
         .order_by(weeks.c.effective_on.desc())
         .limit(1)
     ).first()

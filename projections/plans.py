@@ -19,7 +19,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Table,
     case,
     func,
     select,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 
 from events import ImprovementPlan
 from projections.actions import action_versions, actions_where, overdue_clause
-from projections.base import FactsProjection, changes_of, facts_of
+from projections.base import FactsProjection, as_known, changes_of, facts_of, versions_known
 from projections.temporal import as_of_clause
 
 metadata = MetaData()
@@ -132,17 +131,13 @@ class PlansProjection(FactsProjection):
 # Queries.
 
 
-def _as_known(table: Table, as_of: date, known_at_us: int) -> list[Any]:
-    return [table.c.effective_on <= as_of, table.c.recorded_us <= known_at_us]
-
-
 def plan_tree(
     conn: Connection, plan_id: UUID, as_of: date, known_at_us: int
 ) -> dict[str, Any] | None:
     """The plan as it stood at the end of ``as_of``, using what was recorded by
     ``known_at``: None if it was not published yet, or not yet recorded."""
     plan = conn.execute(
-        select(plans).where(plans.c.plan_id == plan_id, *_as_known(plans, as_of, known_at_us))
+        select(plans).where(plans.c.plan_id == plan_id, *as_known(plans, as_of, known_at_us))
     ).first()
     if plan is None:
         return None
@@ -153,21 +148,21 @@ def plan_tree(
     ).scalar()
     leads = conn.execute(
         select(plan_leads.c.initials, plan_leads.c.name, plan_leads.c.job_title)
-        .where(plan_leads.c.plan_id == plan_id, *_as_known(plan_leads, as_of, known_at_us))
+        .where(plan_leads.c.plan_id == plan_id, *as_known(plan_leads, as_of, known_at_us))
         .order_by(plan_leads.c.initials)
     ).all()
     recommendations = conn.execute(
         select(plan_recommendations)
         .where(
             plan_recommendations.c.plan_id == plan_id,
-            *_as_known(plan_recommendations, as_of, known_at_us),
+            *as_known(plan_recommendations, as_of, known_at_us),
         )
         .order_by(plan_recommendations.c.number)
     ).mappings()
     latest: dict[int, dict[str, Any]] = {}
     reviews = conn.execute(
         select(plan_reviews)
-        .where(plan_reviews.c.plan_id == plan_id, *_as_known(plan_reviews, as_of, known_at_us))
+        .where(plan_reviews.c.plan_id == plan_id, *as_known(plan_reviews, as_of, known_at_us))
         .order_by(plan_reviews.c.quarter, plan_reviews.c.position)
     ).mappings()
     for review in reviews:
@@ -218,7 +213,7 @@ def plan_summaries(
     """The plans published by ``as_of`` and recorded by ``known_at``, newest first, each
     with its counts as of that day; and how many there are in all. The counts come from a
     few grouped queries over the page's plans, not a plan tree each."""
-    where = _as_known(plans, as_of, known_at_us)
+    where = as_known(plans, as_of, known_at_us)
     total = conn.execute(select(func.count()).select_from(plans).where(*where)).scalar()
     page = conn.execute(
         select(plans.c.plan_id, plans.c.title, plans.c.source, plans.c.effective_on)
@@ -228,19 +223,13 @@ def plan_summaries(
         .offset(offset)
     ).all()
     ids = [row.plan_id for row in page]
-    version_of = dict(
-        conn.execute(
-            select(plan_changes.c.plan_id, func.max(plan_changes.c.version))
-            .where(plan_changes.c.plan_id.in_(ids), plan_changes.c.recorded_us <= known_at_us)
-            .group_by(plan_changes.c.plan_id)
-        ).all()
-    )
+    version_of = versions_known(conn, plan_changes, "plan_id", ids, known_at_us)
     recommendations: dict[UUID, int] = dict(
         conn.execute(
             select(plan_recommendations.c.plan_id, func.count())
             .where(
                 plan_recommendations.c.plan_id.in_(ids),
-                *_as_known(plan_recommendations, as_of, known_at_us),
+                *as_known(plan_recommendations, as_of, known_at_us),
             )
             .group_by(plan_recommendations.c.plan_id)
         ).all()

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, select
 
 from events import InvalidInput
 from projections import ReadModels, actions, audits, learning_weeks, plans, trail
-from projections.base import Failure
+from projections.base import Failure, stopped_on
 from projections.temporal import NEVER, from_micros, micros
 from qa_service.errors import NotFound
 
@@ -67,17 +67,19 @@ class Queries:
             known_us = micros(known_at)
         return as_of or self._today(), known_us
 
-    def _working(self, *names: str) -> None:
-        stopped = self.reads.failures()
+    @staticmethod
+    def _working(conn: Connection, *names: str) -> None:
+        stopped = stopped_on(conn)
         for name in names:
             if name in stopped:
                 raise ReadModelStopped(stopped[name])
 
     @contextmanager
     def _reading(self, *names: str) -> Iterator[Connection]:
-        """A connection to read the named read models, which must all be working."""
-        self._working(*names)
+        """A connection to read the named read models, which must all be working (checked
+        on the same connection: one checkout per read)."""
         with self.reads.engine.connect() as conn:
+            self._working(conn, *names)
             yield conn
 
     @staticmethod
@@ -263,7 +265,8 @@ class Queries:
     def trail_rows(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every matching row, streamed (for CSV exports of any size)."""
         where = self._trail_where(filters)
-        self._working("trail")  # now, before the first row is sent
+        with self.reads.engine.connect() as conn:
+            self._working(conn, "trail")  # now, before the first row is sent
         return self._stream_trail(where)
 
     def _stream_trail(self, where: list[Any]) -> Iterator[dict[str, Any]]:

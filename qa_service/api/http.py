@@ -177,7 +177,6 @@ def _check_body() -> None:
     try:
         document = request.get_json(silent=True)
     except RecursionError:
-        document = None
         abort(422, message=f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
     if document is None and body.strip() != b"null":
         abort(415, message="the body is not valid JSON")
