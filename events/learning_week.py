@@ -87,10 +87,11 @@ class LearningWeek(QAAggregate):
         *,
         respondent: str,
         satisfaction: int,
-        knew_why_involved: bool,
+        knew_why_involved: bool | None,
         comment: str | None,
         effective_on: date,
     ) -> None:
+        """``knew_why_involved`` is None when the family did not answer that question."""
         self._check_open()
         problems = Problems()
         problems.one_of(respondent, RESPONDENTS, "respondent")
@@ -102,7 +103,9 @@ class LearningWeek(QAAggregate):
             "must be a whole number from 0 to 10",
         )
         problems.check(
-            isinstance(knew_why_involved, bool), "knew_why_involved", "must be true or false"
+            knew_why_involved is None or isinstance(knew_why_involved, bool),
+            "knew_why_involved",
+            "must be true, false or null (not answered)",
         )
         if comment is not None:
             problems.text(comment, "comment", max_length=5000)
@@ -148,7 +151,7 @@ class LearningWeek(QAAggregate):
     class FeedbackRecorded(QAAggregate.Event):
         respondent: str
         satisfaction: int
-        knew_why_involved: bool
+        knew_why_involved: bool | None
         comment: str | None
         effective_on: date
 
@@ -157,7 +160,7 @@ class LearningWeek(QAAggregate):
         self,
         respondent: str,
         satisfaction: int,
-        knew_why_involved: bool,
+        knew_why_involved: bool | None,
         comment: str | None,
         effective_on: date,
     ) -> None:

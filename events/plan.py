@@ -12,7 +12,8 @@ from eventsourcing.domain import event
 from events.action import Action
 from events.clock import FROM_EVENT, QAAggregate
 from events.context import today
-from events.rules import INITIALS, QUARTER, RAGS, Problems, Refused, quarter_bounds
+from events.quarters import Quarter, parse_quarter
+from events.rules import INITIALS, RAGS, Problems, Refused
 
 
 def _texts(problems: Problems, values: Any, field: str) -> None:
@@ -232,18 +233,19 @@ class ImprovementPlan(QAAggregate):
         ):
             if value is not None:
                 problems.text(value, name, max_length=10_000)
-        if problems.check(
-            isinstance(quarter, str) and bool(QUARTER.match(quarter)),
-            "quarter",
-            "must be a calendar quarter written like 2016-Q2",
-        ):
-            first, _ = quarter_bounds(quarter)
+        try:
+            parsed: Quarter | None = parse_quarter(quarter)
+        except ValueError as error:
+            parsed = None
+            problems.add("quarter", str(error))
+        if parsed is not None:
+            quarter = parsed.key  # stored in its calendar form, whichever form was given
             if problems.not_future(effective_on, today(), "effective_on"):
-                if effective_on < first:
+                if effective_on < parsed.first:
                     problems.add(
                         "effective_on",
-                        f"a review of {quarter} cannot take effect before the quarter began "
-                        f"({first.isoformat()})",
+                        f"a review of {parsed.financial} cannot take effect before the "
+                        f"quarter began ({parsed.first.isoformat()})",
                     )
                 elif effective_on < self.published_on:
                     problems.add(
@@ -255,8 +257,8 @@ class ImprovementPlan(QAAggregate):
                 problems.check(
                     bool(reason and reason.strip()),
                     "reason",
-                    f"recommendation {recommendation} already has a review for {quarter}: "
-                    "give a reason to replace it",
+                    f"recommendation {recommendation} already has a review for "
+                    f"{parsed.financial} ({quarter}): give a reason to replace it",
                 )
         problems.raise_if_any()
         self._review_recorded(

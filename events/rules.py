@@ -53,7 +53,6 @@ JUDGEMENT_DOMAINS = (
 # with at least one digit, so that a child's name is never accepted as one.
 CASE_REF = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9/-]{2,31}$")
 INITIALS = re.compile(r"^[A-Z][A-Za-z]{0,4}[0-9]?$")
-QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 # Which status an action may move to from each status. Reopening a completed or
 # cancelled action moves it back to in_progress or not_started.
@@ -138,14 +137,3 @@ class Problems:
                 raise
             self.add(f"{prefix}{refused_field}", str(error))
         return None
-
-
-def quarter_bounds(quarter: str) -> tuple[date, date]:
-    """First and last day of a calendar quarter written ``2016-Q2``."""
-    match = QUARTER.match(quarter)
-    if not match:
-        raise ValueError(quarter)
-    year, q = int(match[1]), int(match[2])
-    first = date(year, 3 * q - 2, 1)
-    last = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
-    return first, date.fromordinal(last.toordinal() - 1)

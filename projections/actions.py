@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    case,
     func,
     not_,
     select,
@@ -315,3 +316,82 @@ def owner_names(conn: Connection) -> set[str]:
             name, at = decoder.raw_decode(key, at)
             names.add(name)
     return names
+
+
+def due_date_history(
+    conn: Connection, action_ids: Sequence[UUID], as_of: date, known_at_us: int
+) -> dict[UUID, list[dict[str, Any]]]:
+    """Every move of each action's due date that took effect by ``as_of``, as recorded by
+    ``known_at``, oldest first: from which date to which, on what day, why and by whom.
+    An action never moved has an empty list."""
+    f = action_facts.c
+    rows = conn.execute(
+        select(f.entity_id, f.kind, f.effective_on, f.recorded_us, f.payload)
+        .where(
+            f.entity_id.in_(list(action_ids)),
+            f.kind.in_(("Raised", "Rescheduled")),
+            f.recorded_us <= known_at_us,
+        )
+        .order_by(f.entity_id, f.effective_on, f.position)
+    ).all()
+    history: dict[UUID, list[dict[str, Any]]] = {action_id: [] for action_id in action_ids}
+    due: dict[UUID, date | None] = {}
+    for entity_id, kind, effective_on, recorded_us, payload in rows:
+        if kind == "Raised":
+            due[entity_id] = _day(payload["due_on"])
+            continue
+        if effective_on > as_of:
+            continue
+        to = _day(payload["due_on"])
+        history[entity_id].append(
+            {
+                "effective_on": effective_on,
+                "from": due.get(entity_id),
+                "to": to,
+                "reason": payload.get("reason"),
+                "recorded_by": payload["actor"],
+                "recorded_us": recorded_us,
+            }
+        )
+        due[entity_id] = to
+    return history
+
+
+def audit_action_figures(
+    conn: Connection, raised_from: date, raised_to: date, as_of: date, known_at_us: int
+) -> dict[str, int]:
+    """Audit actions raised between two days (inclusive), as they stood on ``as_of``: how
+    many were raised, completed (by their due date, or after it), cancelled, still open,
+    and overdue. The database counts them; one row comes back."""
+    v = action_versions.c
+    completed = v.status == "completed"
+    on_time = and_(completed, v.due_on.is_not(None), v.status_since <= v.due_on)
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = conn.execute(
+        select(
+            func.count(),
+            count(completed),
+            count(on_time),
+            count(v.status == "cancelled"),
+            count(v.status.not_in(CLOSED_STATUSES)),
+            count(overdue_clause(as_of)),
+        ).where(
+            as_of_clause(action_versions, as_of, known_at_us),
+            v.origin == "audit",
+            v.raised_on >= raised_from,
+            v.raised_on <= raised_to,
+        )
+    ).one()
+    raised, done, in_time, cancelled, still_open, overdue = (int(n) for n in row)
+    return {
+        "raised": raised,
+        "completed": done,
+        "completed_on_time": in_time,
+        "completed_late": done - in_time,
+        "cancelled": cancelled,
+        "open": still_open,
+        "overdue": overdue,
+    }

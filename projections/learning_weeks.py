@@ -47,7 +47,7 @@ week_feedback = facts_of(
     "week_id",
     Column("respondent", String(20), nullable=False),
     Column("satisfaction", Integer, nullable=False),
-    Column("knew_why_involved", Boolean, nullable=False),
+    Column("knew_why_involved", Boolean),  # null: the family did not answer
     Column("comment", String),
 )
 week_findings = facts_of(
@@ -132,6 +132,7 @@ def _figures(conn: Connection, week_id: UUID, as_of: date, known_at_us: int) -> 
         .all()
     )
     count = len(feedback)
+    answers = [f["knew_why_involved"] for f in feedback if f["knew_why_involved"] is not None]
     audits = grade_counts(grades)
     return {
         "audits": audits["total"],
@@ -142,9 +143,9 @@ def _figures(conn: Connection, week_id: UUID, as_of: date, known_at_us: int) -> 
         "mean_satisfaction": (
             round(sum(f["satisfaction"] for f in feedback) / count, 1) if count else None
         ),
-        "share_knew_why_involved": (
-            round(sum(f["knew_why_involved"] for f in feedback) / count, 3) if count else None
-        ),
+        # A share of the families who answered that question (not all do).
+        "knew_why_answered": len(answers),
+        "share_knew_why_involved": round(sum(answers) / len(answers), 3) if answers else None,
         "feedback": [dict(f) for f in feedback],
         "findings": {
             "strength": [dict(f) for f in findings if f["kind"] == "strength"],

@@ -280,3 +280,42 @@ def plan_ids(conn: Connection, as_of: date) -> list[UUID]:
             .order_by(plans.c.effective_on, plans.c.position)
         ).scalars()
     )
+
+
+def review_history(
+    conn: Connection, plan_id: UUID, known_at_us: int, *, recommendation: int | None = None
+) -> list[dict[str, Any]]:
+    """Every quarterly review of the plan's recommendations (or of one) recorded by
+    ``known_at``, by recommendation and quarter, each quarter's reviews in the order
+    they were recorded; a review replaced by a later one of the same quarter says so."""
+    r = plan_reviews.c
+    where = [r.plan_id == plan_id, r.recorded_us <= known_at_us]
+    if recommendation is not None:
+        where.append(r.recommendation == recommendation)
+    rows = conn.execute(
+        select(plan_reviews).where(*where).order_by(r.recommendation, r.quarter, r.position)
+    ).mappings()
+    out = [
+        {
+            "recommendation": row["recommendation"],
+            "quarter": row["quarter"],
+            "progress": row["progress"],
+            "impact": row["impact"],
+            "impact_data": row["impact_data"],
+            "commentary": row["commentary"],
+            "further_actions": row["further_actions"],
+            "reason": row["reason"],
+            "effective_on": row["effective_on"],
+            "recorded_us": row["recorded_us"],
+            "recorded_by": row["actor"],
+            "replaced": False,
+        }
+        for row in rows
+    ]
+    for earlier, later in zip(out, out[1:], strict=False):
+        if (earlier["recommendation"], earlier["quarter"]) == (
+            later["recommendation"],
+            later["quarter"],
+        ):
+            earlier["replaced"] = True
+    return out

@@ -124,7 +124,9 @@ def _(e: LearningWeek.AuditAdded) -> str:
 
 @describe.register
 def _(e: LearningWeek.FeedbackRecorded) -> str:
-    knew = "knew" if e.knew_why_involved else "did not know"
+    knew = {True: "knew", False: "did not know", None: "did not say whether they knew"}[
+        e.knew_why_involved
+    ]
     return (
         f"Family feedback from a {e.respondent}: satisfaction {e.satisfaction}/10, "
         f"{knew} why the service was involved"

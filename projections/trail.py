@@ -190,3 +190,15 @@ def trail_stream(conn: Connection, where: list[Any]) -> Iterator[dict[str, Any]]
     )
     for row in rows:
         yield dict(row._mapping)
+
+
+def chain_head(conn: Connection, known_at_us: int) -> dict[str, Any] | None:
+    """The last link of the chain recorded by ``known_at``: its position in the log and
+    hash, which a printed report carries so that it can be checked against the log."""
+    row = conn.execute(
+        select(trail.c.position, trail.c.chain_hash, trail.c.recorded_us)
+        .where(trail.c.recorded_us <= known_at_us)
+        .order_by(trail.c.recorded_us.desc(), trail.c.position.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else {"position": row.position, "hash": row.chain_hash}

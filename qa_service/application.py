@@ -280,7 +280,7 @@ class Commands(Application[UUID]):
         *,
         respondent: str,
         satisfaction: int,
-        knew_why_involved: bool,
+        knew_why_involved: bool | None,
         comment: str | None,
         effective_on: date | None,
         expected_version: int | None = None,

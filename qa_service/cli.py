@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,8 @@ from qa_service.settings import Settings
 
 if TYPE_CHECKING:
     from flask import Flask
+
+    from qa_service.exports import Download
 
 
 def _service(**overrides: Any) -> Service:
@@ -270,6 +273,147 @@ def export_pack_command(as_of: str, known_at: str | None, out: str | None) -> No
         f"Wrote {path} and, beside it, {verifier}. Give an inspector both, and the public key "
         f"{public} by a separate channel. Verify it with: python {verifier} {path} {public}"
     )
+
+
+def _moment(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a time: write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM[+HH:MM]"
+        ) from None
+
+
+def _write_report(download: Download, out: str | None) -> None:
+    """Write the report to ``out`` (``-``: standard output), else to its own name."""
+    from pathlib import Path
+
+    if out == "-":
+        sys.stdout.buffer.write(download.body)
+        return
+    path = Path(out or download.filename)
+    path.write_bytes(download.body)
+    click.echo(f"Wrote {path} ({len(download.body):,} bytes).")
+
+
+KNOWN_AT_HELP = (
+    "as known at this time (as the committee saw it: the paper's date; local time without "
+    "a zone); default: now"
+)
+FORMAT_OPTION = click.option(
+    "--format", "fmt", type=click.Choice(["html", "pdf", "xlsx"]), default="html",
+    show_default=True, help="a printable page, a PDF or a spreadsheet",
+)  # fmt: skip
+OUT_OPTION = click.option(
+    "-o", "--out", default=None, help="the file to write ('-': standard output); default: "
+    "the report's own name in this directory",
+)  # fmt: skip
+
+
+@main.group()
+def report() -> None:
+    """The reports that go to committee."""
+
+
+@report.command("quarterly")
+@click.option("--plan", "plan", default=None, help="the plan's id (default: the only plan)")
+@click.option("--quarter", required=True, help='"Q1 2016/17" (April to June 2016) or "2016-Q2"')
+@click.option("--known-at", "known_at", default=None, help=KNOWN_AT_HELP)
+@FORMAT_OPTION
+@OUT_OPTION
+def report_quarterly(
+    plan: str | None, quarter: str, known_at: str | None, fmt: str, out: str | None
+) -> None:
+    """The quarterly monitoring report of an improvement plan, as of the quarter's end."""
+    from uuid import UUID
+
+    from events.quarters import parse_quarter
+    from qa_service.errors import NotFound
+    from qa_service.reports.files import quarterly_file
+    from qa_service.reports.quarterly import quarterly_report
+    from qa_service.reports.render import PdfUnavailable
+
+    try:
+        which = parse_quarter(quarter)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--quarter") from None
+    moment = _moment(known_at)
+    with _service() as svc:
+        svc.commands.catch_up()
+        if plan is None:
+            plans = svc.queries.plans(page_size=100)["items"]
+            if len(plans) != 1:
+                listed = "".join(f"\n  {p['id']}  {p['title']}" for p in plans)
+                raise click.UsageError(
+                    f"there are {len(plans)} plans: name one with --plan{listed}"
+                )
+            plan_id = plans[0]["id"]
+        else:
+            try:
+                plan_id = UUID(plan)
+            except ValueError:
+                raise click.BadParameter(
+                    f"{plan!r} is not a plan id", param_hint="--plan"
+                ) from None
+        try:
+            model = quarterly_report(
+                svc.queries, plan_id, which, known_at=moment,
+                year_style=svc.settings.report_year,
+            )  # fmt: skip
+            download = quarterly_file(model, fmt)
+        except (NotFound, PdfUnavailable) as error:
+            raise click.ClickException(str(error)) from None
+    _write_report(download, out)
+
+
+def _month_or_day(value: str, *, last: bool) -> Any:
+    """``2018-10`` is the month's first day (or, for the end of a period, its last)."""
+    from datetime import date, timedelta
+
+    try:
+        if len(value) == 7:
+            first = date.fromisoformat(value + "-01")
+            if not last:
+                return first
+            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            return following - timedelta(days=1)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: write a month as YYYY-MM or a day as YYYY-MM-DD"
+        ) from None
+
+
+@report.command("six-monthly")
+@click.option("--from", "period_from", required=True, help="the first month (YYYY-MM) or day")
+@click.option("--to", "period_to", required=True, help="the last month (YYYY-MM) or day")
+@click.option("--known-at", "known_at", default=None, help=KNOWN_AT_HELP)
+@FORMAT_OPTION
+@OUT_OPTION
+def report_six_monthly(
+    period_from: str, period_to: str, known_at: str | None, fmt: str, out: str | None
+) -> None:
+    """The six-monthly quality assurance report: audits, moderation, Listening and
+    Learning weeks and family feedback over a period, against the periods before it."""
+    from events import InvalidInput
+    from qa_service.reports.files import six_monthly_file
+    from qa_service.reports.render import PdfUnavailable
+    from qa_service.reports.six_monthly import six_monthly_report
+
+    first = _month_or_day(period_from, last=False)
+    last = _month_or_day(period_to, last=True)
+    moment = _moment(known_at)
+    with _service() as svc:
+        svc.commands.catch_up()
+        try:
+            model = six_monthly_report(svc.queries, first, last, known_at=moment)
+            download = six_monthly_file(model, fmt)
+        except InvalidInput as error:  # the period's end before its start, or too long
+            field, messages = next(iter(error.errors.items()))
+            raise click.BadParameter(messages[0], param_hint=f"--{field}") from None
+        except PdfUnavailable as error:
+            raise click.ClickException(str(error)) from None
+    _write_report(download, out)
 
 
 @main.group()

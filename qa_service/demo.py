@@ -427,7 +427,7 @@ class History:
             self.learning_week(spec, starts_on, date.fromisoformat(spec["ends_on"]))
 
     def feedback(
-        self, holder: dict[str, UUID], score: int, knew: bool, day: date
+        self, holder: dict[str, UUID], score: int, knew: bool | None, day: date
     ) -> Callable[[], None]:
         who = self.rng.choice(AUDITORS)
         respondent = self.rng.choice(("parent", "parent", "carer", "young_person", "child"))
@@ -508,8 +508,9 @@ def _grades_for(spec: dict[str, Any], rng: random.Random) -> list[str]:
     return out
 
 
-def _feedback_for(spec: dict[str, Any], rng: random.Random) -> list[tuple[int, bool]]:
-    """Satisfaction scores (0-10) with the source's mean, and who knew why, at its share."""
+def _feedback_for(spec: dict[str, Any], rng: random.Random) -> list[tuple[int, bool | None]]:
+    """Satisfaction scores (0-10) with the source's mean, and who knew why, at its share
+    of those who answered that question (``knew_why_answered``; default: everyone)."""
     feedback = spec.get("feedback") or {}
     n = feedback.get("responses") or 30
     mean = feedback.get("mean_satisfaction") or 7.2
@@ -521,8 +522,10 @@ def _feedback_for(spec: dict[str, Any], rng: random.Random) -> list[tuple[int, b
         step = 1 if sum(scores) < target else -1
         if 0 <= scores[i] + step <= 10:
             scores[i] += step
-    knew = round(knew_share * n)
-    flags = [True] * knew + [False] * (n - knew)
+    answered = feedback.get("knew_why_answered") or n
+    knew = round(knew_share * answered)
+    flags: list[bool | None] = [True] * knew
+    flags += [False] * (answered - knew) + [None] * (n - answered)
     rng.shuffle(flags)
     return list(zip(scores, flags, strict=True))
 

@@ -9,8 +9,8 @@ This is where an access log of who read which case will sit.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select
 
 from events import InvalidInput
+from events.quarters import parse_quarter
 from projections import ReadModels, actions, audits, learning_weeks, plans, trail
 from projections.base import Failure, stopped_on
 from projections.temporal import NEVER, from_micros, micros
@@ -43,6 +44,18 @@ class ReadModelStopped(Exception):
         )
 
 
+EXPORT_LIMIT = 1_000_000  # rows in a download (an XLSX sheet holds 1,048,576)
+IDS_AT_ONCE = 500  # ids in one IN (...) list
+
+
+def quarter_label(key: str) -> str:
+    """A stored quarter (``2016-Q2``) as councils write it (``Q1 2016/17``)."""
+    try:
+        return parse_quarter(key).financial
+    except ValueError:
+        return key
+
+
 def page_of(
     items: list[dict[str, Any]], total: int, page: int, page_size: int, **extra: Any
 ) -> dict[str, Any]:
@@ -51,7 +64,7 @@ def page_of(
 
 
 class Queries:
-    def __init__(self, reads: ReadModels, zone: ZoneInfo, today: Any):
+    def __init__(self, reads: ReadModels, zone: ZoneInfo, today: Callable[[], date]):
         self.reads = reads
         self.zone = zone
         self._today = today
@@ -123,6 +136,20 @@ class Queries:
             item["recorded_at"] = from_micros(item.pop("first_recorded_us"))
         return page_of(items, total, page, page_size, as_of=day, distribution=distribution)
 
+    def audit_rows(
+        self, as_of: date | None = None, known_at: datetime | None = None, **filters: Any
+    ) -> dict[str, Any]:
+        """Every audit matching the filters (no pages), most recent first: what a download
+        of the register holds."""
+        day, known_us = self.when(as_of, known_at)
+        where = audits.audit_filters(day, known_us, **filters)
+        with self._reading("audits") as conn:
+            items, total = audits.audits_where(conn, where, limit=EXPORT_LIMIT, offset=0)
+        self._too_many(total)
+        for item in items:
+            item["recorded_at"] = from_micros(item.pop("first_recorded_us"))
+        return {"as_of": day, "total": total, "items": items}
+
     # Actions.
 
     def action(
@@ -131,8 +158,9 @@ class Queries:
         day, known_us = self.when(as_of, known_at)
         with self._reading("actions", "audits") as conn:
             action = actions.get_action(conn, action_id, day, known_us)
-        if action is None:
-            raise self._missing("action", action_id, day, known_at)
+            if action is None:
+                raise self._missing("action", action_id, day, known_at)
+            self._with_moves(conn, [action], day, known_us)
         return {**action, "as_of": day}
 
     def actions(
@@ -153,6 +181,47 @@ class Queries:
             )
         return page_of(items, total, page, page_size, as_of=day)
 
+    def action_rows(
+        self, as_of: date | None = None, known_at: datetime | None = None, **filters: Any
+    ) -> dict[str, Any]:
+        """Every action matching the filters (no pages), each with its due-date history:
+        what a download of the tracker holds."""
+        day, known_us = self.when(as_of, known_at)
+        with self._reading("actions", "audits") as conn:
+            if filters.get("owner") is not None:
+                self._check_owner(conn, filters["owner"])
+            items, total = actions.actions_where(conn, day, known_us, limit=EXPORT_LIMIT, **filters)
+            self._too_many(total)
+            self._with_moves(conn, items, day, known_us)
+        return {"as_of": day, "total": total, "items": items}
+
+    @staticmethod
+    def _with_moves(
+        conn: Connection, items: list[dict[str, Any]], day: date, known_us: int
+    ) -> None:
+        """Each action's due-date moves (``due_date_history``) and how many (``times_moved``)."""
+        for start in range(0, len(items), IDS_AT_ONCE):
+            chunk = items[start : start + IDS_AT_ONCE]
+            moves = actions.due_date_history(conn, [a["id"] for a in chunk], day, known_us)
+            for item in chunk:
+                history = moves[item["id"]]
+                for move in history:
+                    move["recorded_at"] = from_micros(move.pop("recorded_us"))
+                item["due_date_history"] = history
+                item["times_moved"] = len(history)
+
+    @staticmethod
+    def _too_many(total: int) -> None:
+        if total > EXPORT_LIMIT:
+            raise BadQuery(
+                {
+                    "format": [
+                        f"{total} rows match, more than a download holds ({EXPORT_LIMIT}): "
+                        "narrow the filters"
+                    ]
+                }
+            )
+
     @staticmethod
     def _check_owner(conn: Connection, owner: str) -> None:
         """An owner no action or plan has ever named is a typo, not an empty answer."""
@@ -170,13 +239,27 @@ class Queries:
     # Plans.
 
     def plan(
-        self, plan_id: UUID, as_of: date | None = None, known_at: datetime | None = None
+        self,
+        plan_id: UUID,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        *,
+        with_moves: bool = False,
     ) -> dict[str, Any]:
+        """The plan's tree; each latest review's quarter also in words (``quarter_label``);
+        ``with_moves``: each action with its due-date history (as a download shows it)."""
         day, known_us = self.when(as_of, known_at)
         with self._reading("plans", "actions") as conn:
             plan = plans.plan_tree(conn, plan_id, day, known_us)
             published = None if plan else plans.published_on(conn, plan_id, known_us)
+            if plan is not None and with_moves:
+                every = [a for rec in plan["recommendations"] for a in rec["actions"]]
+                self._with_moves(conn, every, day, known_us)
         if plan is not None:
+            for rec in plan["recommendations"]:
+                if rec["latest_review"] is not None:
+                    review = rec["latest_review"]
+                    review["quarter_label"] = quarter_label(review["quarter"])
             return plan
         if published is not None:
             error = NotFound("plan", plan_id)
@@ -203,6 +286,21 @@ class Queries:
                 conn, day, known_us, limit=page_size, offset=(page - 1) * page_size
             )
         return page_of(items, total, page, page_size, as_of=day)
+
+    def review_history(
+        self, plan_id: UUID, known_at: datetime | None = None, *, recommendation: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every quarterly review of a plan's recommendations (or of one), as known at
+        ``known_at``: each quarter's RAG and commentary, and any review that replaced it."""
+        _, known_us = self.when(None, known_at)
+        with self._reading("plans") as conn:
+            if plans.published_on(conn, plan_id, known_us) is None:
+                raise self._missing("plan", plan_id, self._today(), known_at)
+            rows = plans.review_history(conn, plan_id, known_us, recommendation=recommendation)
+        for row in rows:
+            row["recorded_at"] = from_micros(row.pop("recorded_us"))
+            row["quarter_label"] = quarter_label(row["quarter"])
+        return rows
 
     def plan_ids(self, as_of: date) -> list[UUID]:
         with self._reading("plans") as conn:
@@ -305,3 +403,11 @@ class Queries:
 
     def verify(self) -> dict[str, Any]:
         return asdict(self.reads.verify())
+
+    def reading(self, *names: str) -> AbstractContextManager[Connection]:
+        """One connection for a read that spans several read models (a report), so that
+        all of it comes from one view of them; each named one must be working."""
+        return self._reading(*names)
+
+    def today(self) -> date:
+        return self._today()

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
+from events.quarters import YEAR_STYLES
+
 DEFAULT_DATABASE_URL = "sqlite:///qa.sqlite3"
 
 
@@ -23,6 +25,7 @@ class Settings:
     create_tables: bool = True
     lock_timeout_seconds: int = 30
     pool_size: int = 3
+    report_year: str = "financial"  # reports count quarters by financial (April) or calendar year
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -33,7 +36,13 @@ class Settings:
             timezone=env.get("QA_TIMEZONE", "Europe/London"),
             max_body_bytes=int(env.get("QA_MAX_BODY_BYTES", 1024 * 1024)),
             create_tables=env.get("QA_CREATE_TABLES", "yes").lower() in ("1", "yes", "true"),
+            report_year=env.get("QA_REPORT_YEAR", "financial"),
         )
+        if settings.report_year not in YEAR_STYLES:
+            raise ValueError(
+                f"QA_REPORT_YEAR must be one of {', '.join(YEAR_STYLES)}, "
+                f"not {settings.report_year!r}"
+            )
         return replace(settings, **overrides)
 
     @property

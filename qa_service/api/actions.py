@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import url_for
+from flask import Response, url_for
 from flask.views import MethodView
 
+from qa_service import exports
 from qa_service.api.http import (
     Blueprint,
     actor,
@@ -18,6 +19,7 @@ from qa_service.api.http import (
     roles,
     versioned,
 )
+from qa_service.api.openapi import downloads
 from qa_service.schemas.actions import (
     ActionIn,
     ActionOut,
@@ -40,9 +42,19 @@ class Actions(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
     @blp.arguments(ActionRegisterArgs, location="query")
     @blp.response(200, ActionRegisterOut)
+    @downloads(blp, "The action tracker", "action-tracker")
     def get(self, args: dict[str, Any]) -> Any:
-        """The action register (the tracker): filter by owner, status, overdue, origin"""
-        return queries().actions(**args)
+        """The action register (the tracker): filter by owner, status, overdue, origin; as
+        a spreadsheet (XLSX or CSV) of every matching action with format"""
+        fmt = args.pop("format")
+        if fmt == "json":
+            return queries().actions(**args)
+        del args["page"], args["page_size"]
+        sheets, stem = exports.action_tracker(
+            queries().action_rows(**args), args, args.get("known_at"), queries().zone
+        )
+        file = exports.download(sheets, fmt, stem)
+        return Response(file.body, mimetype=file.mimetype, headers=file.headers)
 
     @roles("auditor", "manager")
     @blp.arguments(ActionIn)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import url_for
+from flask import Response, url_for
 from flask.views import MethodView
 
+from qa_service import exports
 from qa_service.api.http import (
     Blueprint,
     actor,
@@ -18,6 +19,7 @@ from qa_service.api.http import (
     roles,
     versioned,
 )
+from qa_service.api.openapi import downloads
 from qa_service.schemas.audits import (
     AuditIn,
     AuditOut,
@@ -38,9 +40,19 @@ class Audits(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
     @blp.arguments(AuditRegisterArgs, location="query")
     @blp.response(200, AuditRegisterOut)
+    @downloads(blp, "The audit register", "audit-register")
     def get(self, args: dict[str, Any]) -> Any:
-        """The audit register as of a date, with grade distributions and moderation agreement"""
-        return queries().audits(**args)
+        """The audit register as of a date, with grade distributions and moderation
+        agreement; as a spreadsheet (XLSX or CSV) of every matching audit with format"""
+        fmt = args.pop("format")
+        if fmt == "json":
+            return queries().audits(**args)
+        del args["page"], args["page_size"]
+        sheets, stem = exports.audit_register(
+            queries().audit_rows(**args), args, args.get("known_at"), queries().zone
+        )
+        file = exports.download(sheets, fmt, stem)
+        return Response(file.body, mimetype=file.mimetype, headers=file.headers)
 
     @roles("auditor")
     @blp.arguments(AuditIn)

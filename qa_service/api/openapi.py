@@ -14,6 +14,8 @@ from typing import Any
 
 from apispec import APISpec, BasePlugin
 
+from qa_service.exports import XLSX_TYPE
+
 IF_MATCH = {
     "in": "header",
     "name": "If-Match",
@@ -88,3 +90,31 @@ class ErrorResponses(BasePlugin):
             "description": WHY[code],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
+
+
+def downloads(blp: Any, what: str, stem: str) -> Any:
+    """Document the files a read also answers with ``format=csv`` or ``format=xlsx``: the
+    200 answer's media types, and the file's name."""
+    described = {
+        "description": f"{what}: as JSON (format=json, the default), or as a file to download: "
+        "CSV (format=csv, a plain table whose first line holds the headings) or an Excel "
+        "workbook (format=xlsx, saying above its table what it holds, as of when, as known "
+        "at when and with which filters)",
+        "headers": {
+            "Content-Disposition": {
+                "description": f'csv and xlsx only: attachment; filename="{stem}-2016-06-30.xlsx" '
+                "(its as_of day, and -known-2016-07-05-1700 for a known_at time)",
+                "schema": {"type": "string"},
+            }
+        },
+        "success": True,
+    }
+    csv = blp.alt_response(200, content_type="text/csv", schema={"type": "string"}, **described)
+    xlsx = blp.alt_response(
+        200, content_type=XLSX_TYPE, schema={"type": "string", "format": "binary"}, **described
+    )
+
+    def decorate(view: Any) -> Any:
+        return csv(xlsx(view))
+
+    return decorate

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import url_for
+from flask import Response, url_for
 from flask.views import MethodView
 
+from qa_service import exports
 from qa_service.api.http import (
     Blueprint,
     actor,
@@ -18,15 +19,19 @@ from qa_service.api.http import (
     roles,
     versioned,
 )
+from qa_service.api.openapi import downloads
 from qa_service.plan_import import import_plan
-from qa_service.schemas.common import AsOfArgs, ListArgs
+from qa_service.schemas.common import ListArgs
 from qa_service.schemas.plans import (
     LeadIn,
+    PlanArgs,
     PlanDocument,
     PlanIn,
     PlanListOut,
     PlanOut,
     RecommendationIn,
+    ReviewHistoryArgs,
+    ReviewHistoryItemOut,
     ReviewIn,
 )
 from qa_service.schemas.trail import HistoryArgs, HistoryOut
@@ -68,12 +73,20 @@ class Import(MethodView):
 @blp.route("/<uuid:plan_id>")
 class Plan(MethodView):
     @roles("auditor", "manager", "inspector", "admin")
-    @blp.arguments(AsOfArgs, location="query")
+    @blp.arguments(PlanArgs, location="query")
     @blp.response(200, PlanOut)
+    @downloads(blp, "The plan's status", "plan-status")
     def get(self, args: dict[str, Any], plan_id: UUID) -> Any:
         """The plan's status tree as of a date: recommendations, actions, owners, due dates,
-        overdue flags and the latest RAG reviews"""
-        return versioned(queries().plan(plan_id, **args))
+        overdue flags and the latest RAG reviews; as a spreadsheet (XLSX or CSV, a row per
+        action with its recommendation's latest RAG) with format"""
+        fmt = args.pop("format")
+        if fmt == "json":
+            return versioned(queries().plan(plan_id, **args))
+        plan = queries().plan(plan_id, **args, with_moves=True)
+        sheets, stem = exports.plan_status(plan, args.get("known_at"), queries().zone)
+        file = exports.download(sheets, fmt, stem)
+        return Response(file.body, mimetype=file.mimetype, headers=file.headers)
 
 
 @blp.route("/<uuid:plan_id>/leads")
@@ -109,6 +122,16 @@ class Recommendations(MethodView):
 
 @blp.route("/<uuid:plan_id>/reviews")
 class Reviews(MethodView):
+    @roles("auditor", "manager", "inspector", "admin")
+    @blp.arguments(ReviewHistoryArgs, location="query")
+    @blp.response(200, ReviewHistoryItemOut(many=True))
+    def get(self, args: dict[str, Any], plan_id: UUID) -> Any:
+        """Every quarterly review of the plan's recommendations (or of one), as known at a
+        time: each quarter's progress and impact RAG and commentary, by recommendation and
+        quarter; a review that a later one of the same quarter replaced is there too,
+        marked replaced"""
+        return queries().review_history(plan_id, **args)
+
     @roles("manager")
     @blp.arguments(ReviewIn)
     @blp.response(200, PlanOut)

@@ -26,6 +26,7 @@ class Trail(MethodView):
         200,
         description="with format=csv: every matching row as CSV",
         content_type="text/csv",
+        schema={"type": "string"},
         success=True,
     )
     def get(self, args: dict[str, Any]) -> Any:

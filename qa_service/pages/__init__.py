@@ -26,7 +26,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
-from qa_service.pages import actions, audits, auth, home, learning_weeks, plans, trail
+from qa_service.pages import actions, audits, auth, home, learning_weeks, plans, reports, trail
 from qa_service.pages.common import blp, error_page
 from qa_service.settings import Settings
 
@@ -102,4 +102,14 @@ def _is_api(req: Request) -> bool:
     return req.path.startswith("/api/") or req.path == "/api"
 
 
-__all__ = ["actions", "audits", "auth", "home", "install", "learning_weeks", "plans", "trail"]
+__all__ = [
+    "actions",
+    "audits",
+    "auth",
+    "home",
+    "install",
+    "learning_weeks",
+    "plans",
+    "reports",
+    "trail",
+]

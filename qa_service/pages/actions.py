@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from events import InvalidInput, Refused
 from events.rules import TRANSITIONS
+from qa_service import exports
 from qa_service.errors import NotFound, StaleVersion
 from qa_service.pages.common import (
     Errors,
@@ -44,6 +45,7 @@ def tracker() -> Any:
     args, errors = load_form(ActionRegisterArgs(), {**asked, "page_size": "25"})
     register = None
     if args is not None:
+        del args["format"]
         try:
             register = service().queries.actions(**args)
         except BadQuery as bad:
@@ -53,10 +55,14 @@ def tracker() -> Any:
     today: dict[str, Any] = {
         k: v for k, v in asked.items() if k not in ("as_of", "known_at", "page")
     }
+    listed: dict[str, Any] = {k: v for k, v in asked.items() if k != "page"}
     return render_template(
         "actions/tracker.html",
         register=register,
         asked=asked,
+        downloads={
+            fmt: url_for("pages.tracker_download", fmt=fmt, **listed) for fmt in exports.FORMATS
+        },
         moment=moment,
         today_url=url_for("pages.tracker", **today),
         errors=upper_first_all(errors),
@@ -64,6 +70,27 @@ def tracker() -> Any:
         mine=_mine(leads),
         zone=service().queries.zone,
     )
+
+
+@blp.get("/actions.<any(csv, xlsx):fmt>")
+@signed_in()
+def tracker_download(fmt: str) -> Any:
+    """Every action the tracker's filters match (not one page), as the API's XLSX or CSV;
+    filters that are not right show the tracker with their messages."""
+    asked = {k: v for k, v in request.args.items() if k in FILTERS and k != "page" and v}
+    args, _ = load_form(ActionRegisterArgs(), {**asked, "format": fmt})
+    if args is None:
+        return tracker()
+    for name in ("format", "page", "page_size"):
+        del args[name]
+    queries = service().queries
+    try:
+        answer = queries.action_rows(**args)
+    except BadQuery:
+        return tracker()
+    sheets, stem = exports.action_tracker(answer, args, args.get("known_at"), queries.zone)
+    file = exports.download(sheets, fmt, stem)
+    return Response(file.body, mimetype=file.mimetype, headers=file.headers)
 
 
 @blp.get("/actions/<uuid:action_id>")

@@ -19,7 +19,7 @@ from typing import Any
 
 from events.rules import JUDGEMENT_DOMAINS
 from qa_service.pages.common import field_id
-from qa_service.pages.words import label
+from qa_service.words import label
 
 LABELS = {
     "case_ref": "Case reference",

@@ -16,15 +16,24 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 from uuid import UUID
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from marshmallow import Schema
 from werkzeug.datastructures import MultiDict
 
 from events import InvalidInput, Refused
 from events.rules import AUDIT_TYPES, GRADES, JUDGEMENT_DOMAINS, SERVICE_AREAS
+from qa_service import charts, exports
 from qa_service.application import Actor
 from qa_service.errors import Forbidden, NotFound, StaleVersion
-from qa_service.pages import charts
 from qa_service.pages.audit_form import (
     LABELS,
     AuditForm,
@@ -48,7 +57,6 @@ from qa_service.pages.common import (
     task,
     when,
 )
-from qa_service.pages.words import day, label, moment
 from qa_service.schemas.audits import (
     AuditIn,
     AuditRegisterArgs,
@@ -56,10 +64,11 @@ from qa_service.schemas.audits import (
     ModerationIn,
     WithdrawalIn,
 )
+from qa_service.words import day, label, moment
 
 PAGE_SIZE = 25
 MONTHS = 12  # the grade mix by month shows the latest year of the range (quarters show it all)
-FILTERS = ("service_area", "grade", "audit_type", "from", "to", "as_of")
+FILTERS = ("service_area", "grade", "audit_type", "from", "to", "as_of", "known_at")
 
 task(
     "pages.new_audit",
@@ -153,6 +162,7 @@ def audits() -> Any:
     assert user is not None
     register, figures = None, []
     if args is not None:  # a filter that is not right shows its message, never everything
+        del args["format"]
         register = service().queries.audits(**args)
         figures = _figures(register["distribution"])
     mine = []
@@ -162,6 +172,25 @@ def audits() -> Any:
         assert recent is not None
         mine = [item for item in recent["items"] if item["auditor"] == user.name][:5]
     return _register_page(register, mine, figures, asked, errors)
+
+
+@blp.get("/audits.<any(csv, xlsx):fmt>")
+@signed_in()
+def audits_download(fmt: str) -> Any:
+    """Every audit the register's filters match (not one page), as the API's XLSX or CSV;
+    filters that are not right show the register with their messages."""
+    asked = {k: v for k, v in request.args.items() if k in FILTERS and v.strip()}
+    args, _ = load_form(AuditRegisterArgs(), {**asked, "format": fmt})
+    if args is None:
+        return audits()
+    for name in ("format", "page", "page_size"):
+        del args[name]
+    queries = service().queries
+    sheets, stem = exports.audit_register(
+        queries.audit_rows(**args), args, args.get("known_at"), queries.zone
+    )
+    file = exports.download(sheets, fmt, stem)
+    return Response(file.body, mimetype=file.mimetype, headers=file.headers)
 
 
 def _figures(distribution: Mapping[str, Any]) -> list[charts.Chart]:
@@ -189,6 +218,7 @@ def _register_page(
     asked: dict[str, str],
     errors: dict[str, str],
 ) -> str:
+    listed: dict[str, Any] = {k: v for k, v in asked.items() if k != "page"}
     return render_template(
         "audits/register.html",
         register=register,
@@ -197,6 +227,9 @@ def _register_page(
         asked=asked,
         errors=place(errors, Shaped({})),
         pages=_pages(register, asked) if register else None,
+        downloads={
+            fmt: url_for("pages.audits_download", fmt=fmt, **listed) for fmt in exports.FORMATS
+        },
     )
 
 

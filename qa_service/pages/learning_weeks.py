@@ -17,9 +17,9 @@ from flask import abort, redirect, render_template, request, url_for
 
 from events import InvalidInput, Refused
 from events.rules import RESPONDENTS
+from qa_service import charts
 from qa_service.application import Actor
 from qa_service.errors import NotFound, StaleVersion
-from qa_service.pages import charts
 from qa_service.pages.common import (
     Errors,
     blp,
@@ -171,7 +171,8 @@ def record_feedback(week_id: UUID) -> Any:
         score = form["satisfaction"].strip()
         body["satisfaction"] = int(score) if score.lstrip("-").isdigit() else score
     if form.get("knew_why_involved"):
-        body["knew_why_involved"] = form["knew_why_involved"]
+        answer = form["knew_why_involved"]
+        body["knew_why_involved"] = None if answer == "not_answered" else answer
     if form.get("comment", "").strip():
         body["comment"] = form["comment"]
     return _record(week_id, "feedback", FeedbackIn(), body, service().commands.record_feedback)

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from events import InvalidInput, Refused
+from qa_service import exports
 from qa_service.application import Actor
 from qa_service.errors import NotFound, StaleVersion
 from qa_service.pages.common import (
@@ -57,6 +58,9 @@ def plan(plan_id: UUID) -> Any:
             abort(404)
         errors, moment = {"as_of": upper_first(str(missing))}, {}
         tree = _plan_or_404(plan_id)
+    shown: dict[str, Any] = {
+        k: v for k, v in request.args.items() if k in ("as_of", "known_at") and v
+    }
     return render_template(
         "plans/dashboard.html",
         plan=tree,
@@ -64,7 +68,32 @@ def plan(plan_id: UUID) -> Any:
         errors=upper_first_all(errors),
         asked=request.args,
         zone=service().queries.zone,
+        downloads={
+            fmt: url_for("pages.plan_download", plan_id=plan_id, fmt=fmt, **shown)
+            for fmt in exports.FORMATS
+        }
+        if not errors
+        else None,
     )
+
+
+@blp.get("/plans/<uuid:plan_id>/status.<any(csv, xlsx):fmt>")
+@signed_in()
+def plan_download(plan_id: UUID, fmt: str) -> Any:
+    """The plan's status as of a date (as known at a time), as the API's XLSX or CSV: a
+    row per action with its recommendation's latest RAG. A date that is not right, or
+    one before the plan existed, shows the dashboard with its message."""
+    moment, errors = when(request.args)
+    queries = service().queries
+    try:
+        tree = None if errors else queries.plan(plan_id, **moment, with_moves=True)
+    except NotFound:
+        tree = None
+    if tree is None:
+        return plan(plan_id)
+    sheets, stem = exports.plan_status(tree, moment.get("known_at"), queries.zone)
+    file = exports.download(sheets, fmt, stem)
+    return Response(file.body, mimetype=file.mimetype, headers=file.headers)
 
 
 @blp.route("/plans/<uuid:plan_id>/reviews", methods=["GET", "POST"])
@@ -125,7 +154,7 @@ MISSING = "Missing data for required field."
 
 ASK = {  # what to say for an empty required field, rather than marshmallow's words
     "recommendation": "Choose the recommendation",
-    "quarter": "Enter the quarter, like 2016-Q2",
+    "quarter": "Enter the quarter, like Q1 2016/17 or 2016-Q2",
     "progress": "Choose the progress RAG rating",
     "impact": "Choose the impact RAG rating",
     "status": "Choose the new status",

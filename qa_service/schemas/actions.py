@@ -20,6 +20,7 @@ from qa_service.schemas.common import (
     Page,
     Strict,
     Text,
+    download_format,
     effective_on,
     free_text,
     owners_field,
@@ -89,11 +90,26 @@ class ActionRegisterArgs(AsOfArgs, Page):
     )
     origin = fields.String(validate=validate.OneOf(("plan", "audit")))
     plan_id = fields.UUID()
-    recommendation = Number(*RECOMMENDATION)
+    recommendation = fields.Integer(validate=validate.Range(*RECOMMENDATION))  # "3" in a query
     audit_id = fields.UUID()
+    format = download_format()
 
 
 # Responses.
+
+
+class DueDateMoveOut(Schema):
+    effective_on = fields.Date(metadata={"description": "the day the move took effect"})
+    moved_from = fields.Date(
+        attribute="from",
+        data_key="from",
+        allow_none=True,
+        metadata={"description": "the due date before (null: to be confirmed)"},
+    )
+    to = fields.Date(allow_none=True, metadata={"description": "null: to be confirmed"})
+    reason = fields.String(allow_none=True)
+    recorded_by = fields.String()
+    recorded_at = fields.DateTime()
 
 
 class ActionOut(Schema):
@@ -112,6 +128,16 @@ class ActionOut(Schema):
     original_due_on = fields.Date(
         allow_none=True,
         metadata={"description": "the due date it was raised with (null: to be confirmed)"},
+    )
+    due_date_history = fields.List(
+        fields.Nested(DueDateMoveOut),
+        metadata={
+            "description": "every move of the due date that took effect by as_of, oldest "
+            "first (in one action's read only)"
+        },
+    )
+    times_moved = fields.Integer(
+        metadata={"description": "how many times the due date moved (in one action's read only)"}
     )
     status = fields.String()
     status_since = fields.Date()

@@ -18,6 +18,7 @@ from qa_service.schemas.common import (
     StoredDate,
     Strict,
     Text,
+    download_format,
     effective_on,
     free_text,
     texts,
@@ -99,6 +100,7 @@ class AuditRegisterArgs(AsOfArgs, Page):
     audited_from = Day(data_key="from", metadata={"description": "audited on or after"})
     audited_to = Day(data_key="to", metadata={"description": "audited on or before"})
     include_withdrawn = fields.Boolean(load_default=False)
+    format = download_format()
 
 
 # Responses.

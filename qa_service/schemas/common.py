@@ -224,3 +224,26 @@ class Page(Strict):
 
 class ListArgs(AsOfArgs, Page):
     """A page of a list, as of a day and as known at a time."""
+
+
+FORMATS = ("json", "csv", "xlsx")
+
+
+def download_format(paged: bool = True) -> fields.String:
+    """``format``: JSON (the default), or the same answer as a file to download."""
+    every = (
+        "every matching row in one file (page and page_size do not apply to a file and are ignored)"
+        if paged
+        else "the same answer as a file"
+    )
+    return fields.String(
+        load_default="json",
+        validate=validate.OneOf(FORMATS),
+        metadata={
+            "description": f"json (the default); csv or xlsx: {every}, named for its as_of "
+            "day (and known_at time), e.g. action-tracker-2016-06-30.xlsx. An XLSX says "
+            "above its table what it holds, as of when, as known at when and with which "
+            "filters; a CSV is the plain table (UTF-8 with a byte-order mark, so that Excel "
+            "reads it right). A cell a spreadsheet would run as a formula is made inert."
+        },
+    )

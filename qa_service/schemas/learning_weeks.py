@@ -34,7 +34,12 @@ class ClosureIn(Strict):
 class FeedbackIn(Strict):
     respondent = fields.String(required=True, validate=validate.OneOf(RESPONDENTS))
     satisfaction = Number(0, 10, required=True)
-    knew_why_involved = fields.Boolean(required=True)
+    knew_why_involved = fields.Boolean(
+        required=True,
+        allow_none=True,
+        metadata={"description": "whether they knew why the service was involved; null: "
+                  "they did not answer"},
+    )  # fmt: skip
     comment = free_text(allow_none=True, load_default=None)
     effective_on = effective_on()
 
@@ -52,7 +57,7 @@ class FindingIn(Strict):
 class FeedbackOut(Schema):
     respondent = fields.String()
     satisfaction = fields.Integer()
-    knew_why_involved = fields.Boolean()
+    knew_why_involved = fields.Boolean(allow_none=True)
     comment = fields.String(allow_none=True)
     effective_on = fields.Date()
     late = fields.Boolean()
@@ -101,7 +106,12 @@ class LearningWeekOut(Schema):
     share_good_or_better = fields.Float(allow_none=True)
     feedback_count = fields.Integer()
     mean_satisfaction = fields.Float(allow_none=True)
-    share_knew_why_involved = fields.Float(allow_none=True)
+    knew_why_answered = fields.Integer(
+        metadata={"description": "how many answered whether they knew why the service was involved"}
+    )
+    share_knew_why_involved = fields.Float(
+        allow_none=True, metadata={"description": "a share of those who answered"}
+    )
     feedback = fields.List(fields.Nested(FeedbackOut))
     findings = fields.Nested(FindingsOut)
     comparison = fields.Nested(WeekComparison, allow_none=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from events.quarters import HOW_TO_WRITE
 from events.rules import RAGS
 from qa_service.schemas.actions import ActionOut, ActionSpecIn, PlanActionSpecIn
 from qa_service.schemas.common import (
@@ -15,10 +16,13 @@ from qa_service.schemas.common import (
     RECOMMENDATION,
     SHORT,
     TITLE,
+    AsOfArgs,
     Day,
+    Moment,
     Number,
     Strict,
     Text,
+    download_format,
     effective_on,
     free_text,
     owners_field,
@@ -65,7 +69,15 @@ class RecommendationIn(Recommendation):
 
 class ReviewIn(Strict):
     recommendation = Number(*RECOMMENDATION, required=True)
-    quarter = Text(SHORT, required=True, metadata={"example": "2016-Q2"})
+    quarter = Text(
+        SHORT,
+        required=True,
+        metadata={
+            "description": f"{HOW_TO_WRITE}: the financial year's form (April to March) or "
+            "the calendar year's; stored, and answered, in the calendar form",
+            "example": "Q1 2016/17",
+        },
+    )
     progress = fields.String(required=True, validate=validate.OneOf(RAGS))
     impact = fields.String(required=True, validate=validate.OneOf(RAGS))
     impact_data = free_text(allow_none=True, load_default=None)
@@ -77,6 +89,24 @@ class ReviewIn(Strict):
         metadata={"description": "required when replacing a review of the same quarter"},
     )
     effective_on = effective_on()
+
+
+class PlanArgs(AsOfArgs):
+    format = download_format(paged=False)
+
+
+class ReviewHistoryArgs(Strict):
+    known_at = Moment(
+        load_default=None,
+        metadata={
+            "description": "use only what had been recorded by this time (default: now); "
+            "without a zone it is the service's local time"
+        },
+    )
+    recommendation = fields.Integer(
+        validate=validate.Range(*RECOMMENDATION),
+        metadata={"description": "only this recommendation's reviews"},
+    )
 
 
 # A whole plan, as imported.
@@ -118,8 +148,11 @@ class LeadOut(Schema):
     job_title = fields.String(allow_none=True)
 
 
-class ReviewOut(Schema):
-    quarter = fields.String()
+class ReviewFields(Schema):
+    quarter = fields.String(metadata={"description": "the calendar form: 2016-Q2"})
+    quarter_label = fields.String(
+        metadata={"description": "the financial year's form (April to March): Q1 2016/17"}
+    )
     progress = fields.String()
     impact = fields.String()
     impact_data = fields.String(allow_none=True)
@@ -127,7 +160,21 @@ class ReviewOut(Schema):
     further_actions = fields.String(allow_none=True)
     effective_on = fields.Date()
     recorded_by = fields.String()
+
+
+class ReviewOut(ReviewFields):
     late = fields.Boolean()
+
+
+class ReviewHistoryItemOut(ReviewFields):
+    recommendation = fields.Integer()
+    reason = fields.String(
+        allow_none=True, metadata={"description": "why it replaced an earlier review, if it did"}
+    )
+    recorded_at = fields.DateTime()
+    replaced = fields.Boolean(
+        metadata={"description": "a later review of the same quarter replaced this one"}
+    )
 
 
 class RecommendationOut(Schema):

@@ -169,7 +169,7 @@ def test_a_quarterly_review_through_the_form_shows_its_rag_in_words(browser, pla
     assert sent.status_code == 302, text(sent)
     dashboard = text(browser.get(sent.headers["Location"]))
     assert "Review of recommendation 2 recorded." in dashboard
-    assert "Progress Amber (2016-Q2 review) Impact Red (2016-Q2 review)" in dashboard
+    assert "Progress Amber (Q1 2016/17 review) Impact Red (Q1 2016/17 review)" in dashboard
     earlier = text(browser.get(f"/plans/{plan['id']}?as_of=2016-06-29"))
     assert "Amber" not in earlier
 

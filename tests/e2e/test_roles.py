@@ -33,6 +33,7 @@ MATRIX = [
     ("POST", "/api/plans/{plan}/leads", ("manager",)),
     ("POST", "/api/plans/{plan}/recommendations", ("manager",)),
     ("POST", "/api/plans/{plan}/reviews", ("manager",)),
+    ("GET", "/api/plans/{plan}/reviews", ALL),
     ("GET", "/api/actions", ALL),
     ("POST", "/api/actions", ("auditor", "manager")),
     ("GET", "/api/actions/{action}", ALL),

@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from qa_service.pages.charts import (
+from events.quarters import parse_quarter
+from qa_service.charts import (
     Chart,
     good_or_better_trend,
     grade_mix,
     learning_week_trend,
     moderation_agreement,
+    rag_history,
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -320,3 +322,52 @@ def test_a_chart_gives_its_table_to_the_govuk_table_macro():
             ]
         ],
     }
+
+
+RAG_TOTALS = [  # as QuarterlyReport.rag_totals() gives them, for a plan of 3 recommendations
+    {
+        "quarter": parse_quarter("Q4 2015/16"),
+        "progress": {"red": 2, "amber": 0, "green": 0},
+        "impact": {"red": 2, "amber": 0, "green": 0},
+    },
+    {
+        "quarter": parse_quarter("Q1 2016/17"),
+        "progress": {"red": 0, "amber": 2, "green": 1},
+        "impact": {"red": 1, "amber": 2, "green": 0},
+    },
+]
+
+
+def test_rag_history_counts_each_rating_per_quarter_with_the_unreviewed_rest():
+    chart = rag_history(RAG_TOTALS, rating="progress", recommendations=3)
+
+    assert chart.title == "Progress RAG ratings by quarter"
+    assert chart.table.head == ("Quarter", "Green", "Amber", "Red", "Not reviewed")
+    assert chart.table.rows == (("Q4 2015/16", 0, 0, 2, 1), ("Q1 2016/17", 1, 2, 0, 0))
+    assert chart.caption == (
+        "How many of the 3 recommendations were rated green, amber and red for progress "
+        "in each quarter from Q4 2015/16 to Q1 2016/17."
+    )
+    root = parsed(chart)
+    assert {"Green", "Amber", "Red", "Not reviewed", "Q4 2015/16", "Q1 2016/17"} <= set(words(root))
+    impact = rag_history(RAG_TOTALS, rating="impact", year_style="calendar")
+    assert impact.table.rows == (("Q1 2016", 0, 0, 2), ("Q2 2016", 0, 2, 1))
+
+
+def test_rag_history_tells_the_ratings_apart_without_colour():
+    root = parsed(rag_history(RAG_TOTALS, recommendations=3))
+
+    patterns = root.findall(f".//{SVG}pattern")
+    assert len(patterns) == 3  # amber striped, red cross-hatched, not reviewed dotted
+    fills = {rect.get("fill") for rect in root.iter(f"{SVG}rect") if rect.get("stroke")}
+    assert fills == {"#009E73", *(f"url(#{p.get('id')})" for p in patterns)}  # green solid
+    assert "green (solid green), amber (orange, striped)" in (root.findtext(f"{SVG}desc") or "")
+
+
+def test_rag_history_with_no_reviews_says_so():
+    chart = rag_history([{"quarter": "Q4 2015/16", "progress": {}, "impact": {}}], rating="impact")
+
+    assert chart.caption == "No recommendation was rated for impact, Q4 2015/16."
+    assert words(parsed(chart)) == ["No reviews"]
+    with pytest.raises(ValueError, match="rag_history draws one of progress, impact"):
+        rag_history(RAG_TOTALS, rating="both")

@@ -178,7 +178,7 @@ def test_every_respondent_is_accepted(respondent):
         ({"satisfaction": 11}, "satisfaction", "a whole number from 0 to 10"),
         ({"satisfaction": 7.5}, "satisfaction", "a whole number from 0 to 10"),
         ({"satisfaction": True}, "satisfaction", "a whole number from 0 to 10"),
-        ({"knew_why_involved": "yes"}, "knew_why_involved", "must be true or false"),
+        ({"knew_why_involved": "yes"}, "knew_why_involved", "must be true, false or null"),
         ({"comment": "  "}, "comment", "must not be blank"),
         ({"effective_on": date(2026, 11, 15)}, "effective_on", "before the week started"),
         ({"effective_on": date(2026, 11, 24)}, "effective_on", "is in the future"),
@@ -267,3 +267,9 @@ def test_replay_rebuilds_the_same_state():
     assert again.version == w.version == 6
     assert vars(again) == vars(w)
     assert again.closed_on == date(2026, 11, 21) and len(again.feedback) == 2
+
+
+def test_a_family_may_leave_the_knew_why_question_unanswered():
+    w = week()
+    feedback(w, knew_why_involved=None)
+    assert w.collect_events()[-1].knew_why_involved is None

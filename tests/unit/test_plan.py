@@ -284,11 +284,11 @@ def test_every_rag_is_accepted(progress, impact):
         ({"progress": "Green"}, "progress", "must be one of: green, amber, red"),
         ({"impact": "blue"}, "impact", "must be one of: green, amber, red"),
         ({"recommendation": 7}, "recommendation", "the plan has no recommendation 7"),
-        ({"quarter": "2026Q3"}, "quarter", "written like 2016-Q2"),
-        ({"quarter": "2026-Q5"}, "quarter", "written like 2016-Q2"),
-        ({"quarter": "Q3-2026"}, "quarter", "written like 2016-Q2"),
-        ({"quarter": "26-Q3"}, "quarter", "written like 2016-Q2"),
-        ({"quarter": "2026-Q31"}, "quarter", "written like 2016-Q2"),
+        ({"quarter": "2026Q3"}, "quarter", "written like Q1 2016/17"),
+        ({"quarter": "2026-Q5"}, "quarter", "written like Q1 2016/17"),
+        ({"quarter": "Q3-2026"}, "quarter", "written like Q1 2016/17"),
+        ({"quarter": "26-Q3"}, "quarter", "written like Q1 2016/17"),
+        ({"quarter": "2026-Q31"}, "quarter", "written like Q1 2016/17"),
         ({"commentary": " "}, "commentary", "must not be blank"),
         ({"effective_on": date(2026, 11, 24)}, "effective_on", "is in the future"),
         (
@@ -316,7 +316,11 @@ def test_replacing_a_quarters_review_needs_a_reason():
     review(plan)
     plan.collect_events()
     error = refused(plan, InvalidInput, review, plan, progress="green", reason=" ")
-    only_error(error, "reason", "already has a review for 2026-Q3: give a reason to replace it")
+    only_error(
+        error,
+        "reason",
+        "already has a review for Q2 2026/27 (2026-Q3): give a reason to replace it",
+    )
     assert reviewed(plan)["progress"] == "amber"
     review(plan, progress="green", reason=" figures revised ")
     assert reviewed(plan)["progress"] == "green"

@@ -1,4 +1,4 @@
-"""The words the pages use for the domain's values: grades, service areas, audit types,
+"""The words the pages and reports use for the domain's values: grades, service areas, audit types,
 practice domains, statuses, and days and times written for people."""
 
 from __future__ import annotations
@@ -11,6 +11,16 @@ GRADE_LABELS = {
     "good": "Good",
     "requires_improvement": "Requires improvement",
     "inadequate": "Inadequate",
+}
+RAG_LABELS = {"green": "Green", "amber": "Amber", "red": "Red"}  # best first
+# How a RAG rating moved against the previous quarter: an arrow (for the eye only) and
+# the words that say it.
+DIRECTIONS = {
+    "improved": ("↑", "Improved"),
+    "worse": ("↓", "Worse"),
+    "no change": ("→", "No change"),
+    "first review": ("", "First review"),
+    "not reviewed": ("", "Not reviewed"),
 }
 # A value whose words are not its name with the underscores taken out.
 WORDS = {
@@ -52,3 +62,12 @@ def moment(value: datetime | None, zone: ZoneInfo | None = None) -> str:
     if zone is not None:
         value = value.astimezone(zone)
     return f"{day(value.date())} at {value:%H:%M}"
+
+
+def months(first: date, last: date) -> str:
+    """The months a period spans, in full: "April to June 2016", "October 2018 to
+    March 2019", "May 2016" for a single month."""
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{MONTHS[first.month - 1]} {first.year}"
+    start = MONTHS[first.month - 1] + ("" if first.year == last.year else f" {first.year}")
+    return f"{start} to {MONTHS[last.month - 1]} {last.year}"

@@ -1,4 +1,4 @@
-"""The charts the pages show: SVG drawn on the server, each with its numbers as a table.
+"""The charts the pages and reports show: SVG drawn on the server, each with its numbers as a table.
 
 Why pygal rather than matplotlib: pygal is small and pure Python (no C extensions, no
 NumPy, no font cache to build on first use) and draws SVG natively rather than through a
@@ -43,8 +43,9 @@ from typing import Any
 import pygal  # type: ignore[import-untyped]
 from pygal.style import Style  # type: ignore[import-untyped]
 
+from events.quarters import Quarter
 from events.rules import GRADES
-from qa_service.pages.words import GRADE_LABELS, label
+from qa_service.words import GRADE_LABELS, RAG_LABELS, label
 
 SVG_NS = "http://www.w3.org/2000/svg"
 GROUPINGS = {  # what ``grade_mix`` can group by, and how a heading names one group
@@ -87,6 +88,13 @@ GRADE_LOOKS = (  # in GRADES order: outstanding, good, requires improvement, ina
     _Look("#E69F00", "dots"),
     _Look("#D55E00", "crosshatch"),
 )
+RAG_LOOKS = (  # green, amber, red, not reviewed: Okabe-Ito colours and a texture each
+    _Look("#009E73", "solid"),
+    _Look("#E69F00", "stripes"),
+    _Look("#D55E00", "crosshatch"),
+    _Look(WHITE, "dots"),
+)
+RAG_RATINGS = ("progress", "impact")
 LINE_LOOKS = (
     _Look("#0072B2", marker="circle"),
     _Look("#D55E00", dasharray="10,6", marker="square"),
@@ -412,6 +420,76 @@ def learning_week_trend(weeks: Iterable[Mapping[str, Any]]) -> tuple[Chart, Char
             mean_table,
         ),
     )
+
+
+def rag_history(
+    totals: Sequence[Mapping[str, Any]],
+    *,
+    rating: str = "progress",
+    recommendations: int | None = None,
+    year_style: str = "financial",
+) -> Chart:
+    """How many recommendations were rated green, amber and red in each quarter, for
+    ``rating`` (``progress`` or ``impact``), stacked: ``totals`` is a quarterly report's
+    ``rag_totals()`` (each item's ``quarter`` a :class:`Quarter` or already words, and a
+    count per RAG under ``progress`` and ``impact``). Given the number of
+    ``recommendations``, the rest of each column is "Not reviewed", so every column is
+    the whole plan. Quarters are written in ``year_style`` ("Q1 2016/17" or "Q2 2016")."""
+    if rating not in RAG_RATINGS:
+        raise ValueError(f"rag_history draws one of {', '.join(RAG_RATINGS)}, not {rating!r}")
+    labels = [
+        item["quarter"].label(year_style)
+        if isinstance(item["quarter"], Quarter)
+        else str(item["quarter"])
+        for item in totals
+    ]
+    counts = [[int(item[rating].get(rag, 0)) for rag in RAG_LABELS] for item in totals]
+    series = list(RAG_LABELS.values())
+    if recommendations is not None:
+        series.append("Not reviewed")
+        counts = [[*row, max(recommendations - sum(row), 0)] for row in counts]
+    title = f"{rating.capitalize()} RAG ratings by quarter"
+    table = Table(
+        head=("Quarter", *series),
+        rows=tuple((label, *row) for label, row in zip(labels, counts, strict=True)),
+        numeric=(False, *(True for _ in series)),
+    )
+    rated = sum(sum(row[:3]) for row in counts)
+    of = "the" if recommendations is None else f"the {recommendations}"
+    if rated:
+        caption = (
+            f"How many of {of} recommendations were rated green, amber and red for "
+            f"{rating} in each quarter{_span(labels, 'quarter')}."
+        )
+    else:
+        caption = f"No recommendation was rated for {rating}{_span(labels, 'quarter')}."
+    top = max((sum(row) for row in counts), default=0)
+    chart = pygal.StackedBar(
+        **_config(
+            height=400,
+            legend_box_size=16,
+            legend_at_bottom_columns=len(series),
+            x_title="Quarter",
+            y_title="Recommendations",
+            x_label_rotation=0 if len(labels) <= 8 else -40,
+            y_labels=_count_ticks(top),
+            value_formatter=lambda v: f"{v:.0f}",
+            no_data_text="No reviews",
+            empty=not rated,
+        )
+    )
+    chart.x_labels = labels
+    for i, name in enumerate(series if rated else ()):  # none: pygal says "No reviews"
+        chart.add(name, [row[i] for row in counts])
+    desc = (
+        f"Stacked column chart of the recommendations' {rating} RAG rating in each "
+        "quarter, each column divided into green (solid green), amber (orange, striped), "
+        "red (red-orange, cross-hatched)"
+        + (" and not reviewed (white, dotted)" if recommendations is not None else "")
+        + ". The table with the chart gives the numbers."
+    )
+    svg = _finish(chart.render(is_unicode=True), title=title, desc=desc, looks=RAG_LOOKS)
+    return Chart(title=title, caption=caption, svg=svg, table=table)
 
 
 # Words and numbers.
@@ -796,4 +874,5 @@ __all__ = [
     "good_or_better_trend",
     "moderation_agreement",
     "learning_week_trend",
+    "rag_history",
 ]
