@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 CALENDAR = re.compile(r"^(\d{4})-Q([1-4])$")
+# "Q2 2016": a calendar quarter as a report by calendar year writes it.
+CALENDAR_WORDS = re.compile(r"^Q([1-4])\s+(\d{4})$", re.IGNORECASE)
 # "Q1 2016/17", "Q1 2016-17", "Q1 2016/2017"; and "2016/17 Q1".
 FINANCIAL = re.compile(r"^Q([1-4])\s+(\d{4})\s*[/-]\s*(\d{2}|\d{4})$", re.IGNORECASE)
 FINANCIAL_YEAR_FIRST = re.compile(r"^(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s+Q([1-4])$", re.IGNORECASE)
 FINANCIAL_YEAR_STARTS = 4  # April
 YEAR_STYLES = ("financial", "calendar")
-HOW_TO_WRITE = "a quarter written like Q1 2016/17 (April to June 2016) or 2016-Q2"
+HOW_TO_WRITE = (
+    "a quarter written like Q1 2016/17 (April to June 2016) or, by calendar year, "
+    "2016-Q2 or Q2 2016"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -90,6 +95,8 @@ def parse_quarter(text: object) -> Quarter:
     text = " ".join(text.split())
     if match := CALENDAR.match(text):
         return Quarter(int(match[1]), int(match[2]))
+    if match := CALENDAR_WORDS.match(text):
+        return Quarter(int(match[2]), int(match[1]))
     if match := FINANCIAL.match(text):
         number, start, end = int(match[1]), int(match[2]), match[3]
     elif match := FINANCIAL_YEAR_FIRST.match(text):

@@ -6,6 +6,7 @@ import json
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -78,9 +79,11 @@ def _first_admin(settings: Settings) -> None:
         if svc.accounts.list():
             return
         token = svc.accounts.add("admin", "admin")
+        admin = svc.accounts.user("admin")
+    expires = f"expires {_when(admin.token_expires_at)}; " if admin else ""
     click.echo(
-        "No users yet, so an admin called 'admin' was created. Its token (shown only this "
-        f"once; add others with `qa-service users add NAME --role ROLE`):\n{token}",
+        f"No users yet, so an admin called 'admin' was created. Its token ({expires}shown "
+        f"only this once; add others with `qa-service users add NAME --role ROLE`):\n{token}",
         err=True,
     )
 
@@ -174,52 +177,102 @@ def _demo_people(svc: Service) -> list[tuple[str, str, str]]:
     return made
 
 
+NOT_OK_EXIT = 1  # the chain, a checkpoint or a read model disagrees with the events
+KEY_MISSING_EXIT = 3  # checkpoints are stored but their public key is not here
+
+
 @main.command()
 def verify() -> None:
     """Recompute the hash chain over the stored events, check every signed checkpoint, and
-    check every read model against a rebuild of it from the events."""
-    from qa_service.checkpoints import check_checkpoints, stored_checkpoints
+    check every read model against a rebuild of it from the events.
 
+    Exit status: 0 OK; 1 NOT OK; 3 NOT VERIFIED (checkpoints, but no public key here)."""
     with _service() as svc:
-        try:
-            svc.commands.catch_up()
-        except Exception as error:  # an event the read models cannot take: verify says where
-            click.echo(
-                f"The read models could not catch up ({type(error).__name__}); "
-                "verifying what they hold.",
-                err=True,
-            )
-        positions = [c["signed"]["position"] for c in stored_checkpoints(svc)]
-        verdict = svc.reads.verify(at=positions)
-        problems = check_checkpoints(svc, verdict.hashes_at) if verdict.chain_ok else []
+        status = _verify(svc)
+    if status:
+        raise SystemExit(status)
+
+
+def _verify(svc: Service) -> int:
+    """``verify``'s checks and sentences (also after a restore); the exit status."""
+    from qa_service.checkpoints import check_stored_checkpoints, stored_checkpoints
+
+    try:
+        svc.commands.catch_up()
+    except Exception as error:  # an event the read models cannot take: verify says where
+        click.echo(
+            f"The read models could not catch up ({type(error).__name__}); "
+            "verifying what they hold.",
+            err=True,
+        )
+    positions = [c["signed"]["position"] for c in stored_checkpoints(svc)]
+    verdict = svc.reads.verify(at=positions)
     if not verdict.chain_ok:
         click.echo(
             f"NOT OK: {verdict.problem} at position {verdict.position}: {verdict.detail} "
             f"({verdict.count} events verified before it)."
         )
-        raise SystemExit(1)
-    problems += [str(drift) for drift in verdict.drift]
+        return NOT_OK_EXIT
+    checked = check_stored_checkpoints(svc, verdict.hashes_at)
+    problems = checked.problems + [str(drift) for drift in verdict.drift]
     for problem in problems:
         click.echo(f"NOT OK: {problem}")
+    if checked.missing_key:
+        click.echo(f"NOT VERIFIED: {checked.missing_key}.")
     if problems:
-        raise SystemExit(1)
+        return NOT_OK_EXIT
     newer = (
         f"; {verdict.unchained} newer event(s) not in the chain yet" if verdict.unchained else ""
     )
-    click.echo(
-        f"OK: {verdict.count} events verified, head position {verdict.head_position}, head hash "
-        f"{verdict.head_hash}; {len(positions)} signed checkpoint(s) hold; every read model "
-        f"matches the events{newer}."
+    chain = (
+        f"{verdict.count} events verified, head position {verdict.head_position}, head hash "
+        f"{verdict.head_hash}"
     )
+    if checked.missing_key:
+        click.echo(
+            f"The chain itself holds ({chain}) and every read model matches the events; "
+            f"only the {checked.count} signed checkpoint(s) could not be checked{newer}."
+        )
+        return KEY_MISSING_EXIT
+    held = (
+        f"{checked.count} signed checkpoint(s) hold"
+        if checked.count
+        else "no signed checkpoints yet"
+    )
+    click.echo(f"OK: {chain}; {held}; every read model matches the events{newer}.")
+    return 0
 
 
 @main.command()
-def checkpoint() -> None:
+@click.option(
+    "--new-key",
+    is_flag=True,
+    help="first make a new signing key pair (rotation): the old public key is kept in "
+    "the retired list, so earlier checkpoints still verify, and the old private key deleted",
+)
+def checkpoint(new_key: bool) -> None:
     """Sign the chain's head (position, hash, time) with the service's Ed25519 key."""
-    from qa_service.checkpoints import issue_checkpoint, signer
+    from qa_service.checkpoints import (
+        issue_checkpoint,
+        key_path,
+        retired_keys_path,
+        rotate,
+        signer,
+    )
 
     with _service() as svc:
         svc.commands.catch_up()
+        if new_key:
+            had_private = key_path(svc.settings).exists()
+            _signer, retired = rotate(svc.settings)
+            if retired:
+                deleted = "; its private key is deleted" if had_private else ""
+                click.echo(
+                    f"A new signing key: the old public key {retired[:16]}… is kept in "
+                    f"{retired_keys_path(svc.settings)} (checkpoints signed with it still "
+                    f"verify){deleted}. Give inspectors the new public key.",
+                    err=True,
+                )
         try:
             issued = issue_checkpoint(svc)
         except ValueError as error:
@@ -227,6 +280,84 @@ def checkpoint() -> None:
         public = signer(svc.settings).public_path
     click.echo(json.dumps(issued, indent=1))
     click.echo(f"Public key for inspectors: {public}", err=True)
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="replace DEST if it exists")
+def backup(dest: Path, force: bool) -> None:
+    """Write a consistent copy of the store to DEST (a file, or a directory to write a
+    dated file in) while the service runs, verify the copy's chain, and name the keys to
+    keep apart from it. SQLite: one self-contained file; PostgreSQL: a pg_dump archive.
+
+    Exit status: 0 written and verified; 1 nothing written, or the copy does not verify."""
+    from qa_service.backup import BackupError, backup_postgres, backup_sqlite, keys_to_keep
+
+    settings = Settings.from_env()
+    try:
+        if settings.is_sqlite:
+            written = backup_sqlite(settings, dest, force=force)
+        else:
+            with _service() as svc:
+                written = backup_postgres(svc, dest, force=force)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    verdict = written.verdict
+    click.echo(f"Wrote {written.path} ({written.size:,} bytes): {written.events} events.")
+    if verdict.chain_ok:
+        newer = f" ({verdict.unchained} newer not in the chain yet)" if verdict.unchained else ""
+        click.echo(
+            f"The copy's chain verifies: {verdict.count} events, head position "
+            f"{verdict.head_position}, head hash {verdict.head_hash}{newer}."
+        )
+    else:
+        click.echo(
+            f"NOT OK: the copy's chain fails: {verdict.problem} at position "
+            f"{verdict.position}: {verdict.detail}. It was written, as the store is."
+        )
+    for note in written.notes:
+        click.echo(f"Note: {note}.")
+    click.echo(
+        "It holds no key. Keep these apart from it (never in the same file or place), "
+        "as safely as the backups themselves:"
+    )
+    for key in keys_to_keep(settings):
+        state = "" if key.present else "  (NOT HERE: none made yet, or lost)"
+        secret = ", secret, owner-only" if key.secret else ""
+        click.echo(f"  {key.path}  {key.what}{secret}{state}")
+    if not verdict.chain_ok:
+        raise SystemExit(NOT_OK_EXIT)
+
+
+@main.command()
+@click.argument("backup_file", metavar="BACKUP", type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--force", is_flag=True, help="SQLite: replace a store that holds events with the backup"
+)
+def restore(backup_file: Path, force: bool) -> None:
+    """Put a backup made by `qa-service backup` in place of the configured store, then
+    verify it. Stop the service first. SQLite: refuses a store that holds events (without
+    --force) or whose writer lock is held; PostgreSQL: pg_restore into an empty database
+    or schema."""
+    from qa_service.backup import BackupError, restore_postgres, restore_sqlite
+
+    settings = Settings.from_env()
+    try:
+        if settings.is_sqlite:
+            restore_sqlite(settings, backup_file, force=force)
+            where = str(settings.sqlite_path)
+        else:
+            restore_postgres(settings, backup_file)
+            where = settings.url.render_as_string() + (
+                f" (schema {settings.schema})" if settings.schema else ""
+            )
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored {backup_file} into {where}. Verifying it:")
+    with build_service(replace(settings, create_tables=False)) as svc:
+        status = _verify(svc)
+    if status:
+        raise SystemExit(status)
 
 
 @main.command("export-pack")
@@ -521,6 +652,14 @@ def users() -> None:
     """Manage users and their bearer tokens."""
 
 
+EXPIRES_OPTION = click.option(
+    "--expires-in-days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="how long the token lasts [default: QA_TOKEN_DAYS, 90]",
+)
+
+
 @users.command("add")
 @click.argument("name")
 @click.option(
@@ -534,20 +673,47 @@ def users() -> None:
     is_flag=True,
     help="also ask for a password, to sign in to the pages",
 )
-def users_add(name: str, role: str, with_password: bool) -> None:
+@EXPIRES_OPTION
+def users_add(name: str, role: str, with_password: bool, expires_in_days: int | None) -> None:
     """Create a user; prints the new API token as the last line (it is shown only once)."""
     password = _ask_password(name) if with_password else None
     with _service() as svc:
         try:
-            token = svc.accounts.add(name, role)
+            token = svc.accounts.add(name, role, expires_in_days=expires_in_days)
             if password is not None:
                 svc.accounts.set_password(name.strip(), password)
         except AccountError as error:
             raise click.ClickException(str(error)) from None
+        user = svc.accounts.user(name.strip())
     if password is not None:
         click.echo(f"{name} can sign in to the pages with that password.")
-    click.echo(f"Created {role} {name!r}. Their API token (shown only this once):")
+    expires = _when(user.token_expires_at) if user else "?"
+    click.echo(f"Created {role} {name!r}. Their API token (expires {expires}; shown only once):")
     click.echo(token)
+
+
+@users.command("token")
+@click.argument("name")
+@EXPIRES_OPTION
+def users_token(name: str, expires_in_days: int | None) -> None:
+    """Issue a new API token for a user (the old one stops working at once); prints it as
+    the last line (it is shown only once)."""
+    with _service() as svc:
+        try:
+            token = svc.accounts.new_token(name, expires_in_days=expires_in_days)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+        user = svc.accounts.user(name)
+    expires = _when(user.token_expires_at) if user else "?"
+    click.echo(
+        f"A new API token for {name!r} (expires {expires}; their old one no longer works; "
+        "shown only once):"
+    )
+    click.echo(token)
+
+
+def _when(moment: datetime | None) -> str:
+    return "never recorded" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 @users.command("password")
@@ -585,14 +751,19 @@ def _ask_password(name: str) -> str:
 
 @users.command("list")
 def users_list() -> None:
-    """List users and their roles."""
+    """List users, their roles, and when their tokens expire (or expired)."""
     with _service() as svc:
         rows = svc.accounts.list()
     if not rows:
         click.echo("No users yet: add one with `qa-service users add NAME --role ROLE`.")
+    now = datetime.now(UTC)
     for user in rows:
-        state = f"revoked {user.revoked_at:%Y-%m-%d}" if user.revoked_at else "active"
-        click.echo(f"{user.name:30} {user.role:10} {state}")
+        if user.revoked_at:
+            state, token = f"revoked {user.revoked_at:%Y-%m-%d}", ""
+        else:
+            verb = "expired" if user.token_expired(now) else "expires"
+            state, token = "active", f"token {verb} {_when(user.token_expires_at)}"
+        click.echo(f"{user.name:30} {user.role:10} {state:18} {token}".rstrip())
 
 
 @users.command("revoke")

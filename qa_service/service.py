@@ -71,7 +71,7 @@ def prepare_storage(settings: Settings) -> None:
         if not settings.is_sqlite and settings.schema:
             with engine.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{settings.schema}"'))
-        accounts.create_tables(engine)
+        accounts.create_tables(engine, token_days=settings.token_days)
         checkpoints.create_tables(engine)
         commands = Commands(replace(settings, create_tables=True).eventsourcing_env())
         try:
@@ -171,7 +171,7 @@ def build_service(settings: Settings, *, clock: Callable[[], datetime] | None = 
         settings=settings,
         commands=commands,
         engine=engine,
-        accounts=Accounts(engine),
+        accounts=Accounts(engine, token_days=settings.token_days),
         idempotency=IdempotencyStore(engine),
         reads=reads,
         queries=Queries(reads, zone, commands.today),

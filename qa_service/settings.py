@@ -26,6 +26,8 @@ class Settings:
     lock_timeout_seconds: int = 30
     pool_size: int = 3
     report_year: str = "financial"  # reports count quarters by financial (April) or calendar year
+    token_days: int = 90  # how long a new API token lasts, unless its issuer says otherwise
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -37,12 +39,18 @@ class Settings:
             max_body_bytes=int(env.get("QA_MAX_BODY_BYTES", 1024 * 1024)),
             create_tables=env.get("QA_CREATE_TABLES", "yes").lower() in ("1", "yes", "true"),
             report_year=env.get("QA_REPORT_YEAR", "financial"),
+            token_days=int(env.get("QA_TOKEN_DAYS", 90)),
+            trusted_proxies=int(env.get("QA_TRUSTED_PROXIES", 0)),
         )
         if settings.report_year not in YEAR_STYLES:
             raise ValueError(
                 f"QA_REPORT_YEAR must be one of {', '.join(YEAR_STYLES)}, "
                 f"not {settings.report_year!r}"
             )
+        if not 1 <= settings.token_days <= 3650:
+            raise ValueError(f"QA_TOKEN_DAYS must be 1 to 3650, not {settings.token_days}")
+        if settings.trusted_proxies < 0:
+            raise ValueError("QA_TRUSTED_PROXIES must be 0 or more")
         return replace(settings, **overrides)
 
     @property

@@ -22,6 +22,10 @@ from qa_service.accounts import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     StoredResponse,
+    TokenExpired,
+    TokenRefused,
+    TooManyFailures,
+    client_address,
 )
 from qa_service.application import Actor, Commands
 from qa_service.errors import Forbidden, NotFound, StaleVersion
@@ -147,14 +151,17 @@ def _authenticate() -> None:
             message="sign in: send 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": 'Bearer realm="qa-log"'},
         )
-    user = service().accounts.authenticate(token.strip())
-    if user is None:
-        abort(
-            401,
-            message="the token is not known or was revoked",
-            headers={"WWW-Authenticate": 'Bearer realm="qa-log", error="invalid_token"'},
-        )
-    g.user = user
+    svc = service()
+    forwarded = ", ".join(request.headers.getlist("X-Forwarded-For"))
+    client = client_address(request.remote_addr, forwarded, svc.settings.trusted_proxies)
+    try:
+        g.user = svc.accounts.authenticate(token.strip(), client)
+    except TooManyFailures as limited:
+        abort(429, message=str(limited), headers={"Retry-After": str(limited.wait)})
+    except TokenRefused as refused:
+        why = "expired" if isinstance(refused, TokenExpired) else "not known or revoked"
+        challenge = f'Bearer realm="qa-log", error="invalid_token", error_description="{why}"'
+        abort(401, message=str(refused), headers={"WWW-Authenticate": challenge})
 
 
 def _check_body() -> None:

@@ -31,9 +31,15 @@ IDEMPOTENCY_KEY = {
     "with the same key gets the first answer back and writes nothing more",
     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
 }
+RETRY_AFTER = {
+    "description": "whole seconds to wait before trying again",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
 WHY = {
     202: "Recorded, but the read model that shows it has stopped; the record stands",
-    401: "No token, or a token that is not known or was revoked",
+    401: "No token, or a token that is not known, was revoked or has expired (the message "
+    "says when it expired, and how to get a new one)",
     403: "Your role may not do this",
     404: "No such record (on the date asked about)",
     409: "A conflict: a stale If-Match version, an impossible change, or the same "
@@ -41,6 +47,7 @@ WHY = {
     413: "The body is over the size limit",
     415: "The body is not JSON",
     422: "A field, a query parameter or a header breaks a rule; each is named",
+    429: "Too many failed sign-ins from this client lately: wait the Retry-After seconds",
     503: "The read model that would answer has stopped (see GET /api/health)",
 }
 
@@ -72,7 +79,7 @@ class ErrorResponses(BasePlugin):
     @staticmethod
     def _codes(path: str, method: str, operation: dict[str, Any]) -> list[int]:
         public = operation.get("security") == []
-        codes = [] if public else [401, 403]
+        codes = [] if public else [401, 403, 429]
         if "{" in path:
             codes.append(404)
         if method == "post":
@@ -86,10 +93,13 @@ class ErrorResponses(BasePlugin):
         """The answer in the one error shape, saying when it happens here."""
         # flask-smorest's lazily registered response of this status carries the shape.
         self.spec.components.get_ref("response", HTTPStatus(code).name)
-        return {
+        answer: dict[str, Any] = {
             "description": WHY[code],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
+        if code == 429:
+            answer["headers"] = {"Retry-After": RETRY_AFTER}
+        return answer
 
 
 def downloads(blp: Any, what: str, stem: str) -> Any:

@@ -48,6 +48,7 @@ def test_users_add_prints_the_token_last_and_list_and_revoke_work(settings):
     assert len(token) >= 40 and " " not in token
     listing = run(settings, "users", "list").stdout
     assert "Sam Jones" in listing and "auditor" in listing and "active" in listing
+    assert "token expires" in listing  # in 90 days, unless --expires-in-days says otherwise
     again = run(settings, "users", "add", "Sam Jones", "--role", "manager", check=False)
     assert again.returncode != 0
     assert "already a user called 'Sam Jones'" in again.stderr

@@ -314,3 +314,10 @@ def test_a_late_audit_changes_the_six_monthly_report_as_known_now_only(qa_histor
     assert now.distribution["overall"]["good_or_better"] == 0.6
     then = six_monthly_report(svc.queries, date(2018, 10, 1), date(2019, 3, 31), known_at=SIX_PAPER)
     assert then.distribution["overall"]["total"] == 4
+
+
+def test_a_service_that_reports_by_calendar_year_writes_calendar_quarters(plan_history):
+    svc, plan_id = plan_history
+    report = quarterly_report(svc.queries, plan_id, parse_quarter("Q2 2016"), year_style="calendar")
+    assert (report.label, report.quarter.key) == ("Q2 2016", "2016-Q2")
+    assert [q.label("calendar") for q in report.quarters] == ["Q1 2016", "Q2 2016"]

@@ -22,6 +22,8 @@ from events.quarters import Quarter, parse_quarter, quarter_of, quarters_between
         ("2016/17 Q4", "2017-Q1"),
         ("  Q1   2016/17 ", "2016-Q2"),
         ("2016-Q2", "2016-Q2"),
+        ("Q2 2016", "2016-Q2"),
+        ("q4 2016", "2016-Q4"),
         ("1999-Q4", "1999-Q4"),
         ("Q4 1999/00", "2000-Q1"),
     ],
