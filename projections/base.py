@@ -38,6 +38,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     select,
     update,
 )
@@ -334,6 +335,21 @@ def _save_position(conn: Connection, name: str, old: int, new: int) -> None:
         raise AlreadyProcessed(name)
 
 
+def _older_shape(conn: Connection, metadata: MetaData) -> bool:
+    """Whether a stored table lacks one of the code's columns, or refuses an empty value
+    in a column the code allows to be empty."""
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        stored = {column["name"]: column for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            found = stored.get(column.name)
+            if found is None or (column.nullable and not found["nullable"]):
+                return True
+    return False
+
+
 def _ensure_tracked(conn: Connection, name: str) -> None:
     if conn.execute(select(tracking.c.name).where(tracking.c.name == name)).first() is None:
         conn.execute(insert(tracking).values(name=name, position=0))
@@ -364,9 +380,21 @@ class Runner:
         self.clock = clock
 
     def create_tables(self) -> None:
+        """Create what is missing; a read model whose stored tables are of an older shape
+        than its code's (a column missing, or one that may now be empty) is dropped and
+        left to be built again from the events by the next catch-up."""
         tracking_metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             for projection in self.projections:
+                if _older_shape(conn, projection.metadata):
+                    logger.warning(
+                        "read model %s: its tables are of an older shape; rebuilding it "
+                        "from the events",
+                        projection.name,
+                    )
+                    projection.metadata.drop_all(conn)
+                    conn.execute(delete(tracking).where(tracking.c.name == projection.name))
+                    conn.execute(delete(failures).where(failures.c.name == projection.name))
                 projection.metadata.create_all(conn)
                 _ensure_tracked(conn, projection.name)
 
