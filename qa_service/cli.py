@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -497,18 +497,11 @@ def report_quarterly(
     _write_report(download, out)
 
 
-def _month_or_day(value: str, *, last: bool) -> Any:
-    """``2018-10`` is the month's first day (or, for the end of a period, its last)."""
-    from datetime import date, timedelta
+def _month_or_day(value: str, *, last: bool) -> date:
+    from qa_service.reports.six_monthly import month_or_day
 
     try:
-        if len(value) == 7:
-            first = date.fromisoformat(value + "-01")
-            if not last:
-                return first
-            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-            return following - timedelta(days=1)
-        return date.fromisoformat(value)
+        return month_or_day(value, last=last)
     except ValueError:
         raise click.BadParameter(
             f"{value!r}: write a month as YYYY-MM or a day as YYYY-MM-DD"

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select
 
 from events import InvalidInput
-from events.quarters import parse_quarter
+from events.quarters import Quarter
 from projections import ReadModels, actions, audits, learning_weeks, plans, trail
 from projections.base import Failure, stopped_on
 from projections.temporal import NEVER, from_micros, micros
@@ -50,10 +50,7 @@ IDS_AT_ONCE = 500  # ids in one IN (...) list
 
 def quarter_label(key: str) -> str:
     """A stored quarter (``2016-Q2``) as councils write it (``Q1 2016/17``)."""
-    try:
-        return parse_quarter(key).financial
-    except ValueError:
-        return key
+    return Quarter.from_key(key).financial
 
 
 def page_of(

@@ -11,7 +11,7 @@ inline style or script.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -25,7 +25,7 @@ from qa_service.pages.common import Errors, blp, error_page, service, signed_in,
 from qa_service.reports import render
 from qa_service.reports.files import quarterly_file, six_monthly_file
 from qa_service.reports.quarterly import QuarterlyReport, quarterly_report
-from qa_service.reports.six_monthly import SixMonthlyReport, six_monthly_report
+from qa_service.reports.six_monthly import SixMonthlyReport, month_or_day, six_monthly_report
 
 task(
     "pages.reports",
@@ -127,7 +127,7 @@ def _quarterly() -> tuple[QuarterlyReport | None, Errors]:
     except ValueError as error:
         message = str(error)
         if not args.get("quarter", "").strip():
-            message = "Enter the quarter, like Q1 2016/17 (April to June 2016) or 2016-Q2"
+            message = "Enter the quarter, like Q1 2016/17 (April to June 2016), 2016-Q2 or Q2 2016"
         elif message.startswith("must"):
             message = f"The quarter {message}"
         errors["quarter"] = _upper_first(message)
@@ -190,17 +190,8 @@ def _known_at(args: Mapping[str, str]) -> tuple[dict[str, Any], str | None]:
 
 
 def _month_or_day(value: str, *, last: bool) -> date | None:
-    """``2018-10`` (a month input's value) is its first day, or, to end a period, its
-    last; ``2018-10-15`` is that day."""
-    value = value.strip()
     try:
-        if len(value) == 7:
-            first = date.fromisoformat(value + "-01")
-            if not last:
-                return first
-            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-            return following - timedelta(days=1)
-        return date.fromisoformat(value) if len(value) == 10 else None
+        return month_or_day(value, last=last)
     except ValueError:
         return None
 

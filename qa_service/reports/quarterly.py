@@ -20,7 +20,7 @@ from uuid import UUID
 from events.quarters import Quarter, quarter_of, quarters_between
 from events.rules import CLOSED_STATUSES
 from projections import actions, plans, trail
-from projections.temporal import micros
+from projections.temporal import from_micros, micros
 from qa_service.errors import NotFound
 from qa_service.queries import Queries
 from qa_service.words import day
@@ -284,7 +284,7 @@ def quarterly_report(
             impact_data=row["impact_data"],
             further_actions=row["further_actions"],
             recorded_by=row["recorded_by"],
-            recorded_at=datetime.fromtimestamp(row["recorded_us"] / 1e6, queries.zone),
+            recorded_at=from_micros(row["recorded_us"]).astimezone(queries.zone),
             replaces=replaced[key],
         )
 

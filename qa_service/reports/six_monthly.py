@@ -112,6 +112,21 @@ class SixMonthlyReport:
         return self.distribution["moderation"]  # type: ignore[no-any-return]
 
 
+def month_or_day(value: str, *, last: bool) -> date:
+    """``2018-10`` (as a month input gives it) is that month's first day, or, to end a
+    period, its last; ``2018-10-15`` is that day. ValueError for anything else."""
+    value = value.strip()
+    if len(value) == 7:
+        first = date.fromisoformat(value + "-01")
+        if not last:
+            return first
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+    if len(value) != 10:
+        raise ValueError(f"{value!r} is neither a month (YYYY-MM) nor a day (YYYY-MM-DD)")
+    return date.fromisoformat(value)
+
+
 def check_period(period_from: date, period_to: date) -> Period:
     if period_to < period_from:
         raise BadQuery({"to": ["must not be before the start of the period"]})

@@ -77,3 +77,8 @@ def test_the_six_monthly_report_from_two_months(signed_in, site):
     expect(page.locator(".qa-subtitle")).to_have_text("January 2019 to June 2019")
     expect(page.locator("#audits")).to_contain_text("2 audits")
     check(page, "report-six-monthly")
+
+    # On a phone: the page fits the screen; wide tables scroll inside themselves.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    check(page, "report-six-monthly-narrow")

@@ -6,3 +6,17 @@ for (const link of document.querySelectorAll("a[data-qa-print]")) {
     window.print();
   });
 }
+
+// On a narrow screen a wide table scrolls sideways inside itself: let the keyboard reach
+// it (a focusable region, named by its caption) so that it can be scrolled without a mouse.
+function focusableWhenScrolling() {
+  for (const table of document.querySelectorAll("main table")) {
+    if (table.scrollWidth > table.clientWidth) {
+      table.setAttribute("tabindex", "0");
+    } else {
+      table.removeAttribute("tabindex");
+    }
+  }
+}
+focusableWhenScrolling();
+window.addEventListener("resize", focusableWhenScrolling);
